@@ -44,5 +44,8 @@ pub mod ports;
 pub mod reply;
 pub mod status;
 
+pub use action::{Action, Block, Command, Guid};
 pub use cell::{Index, Param, Value};
 pub use client::ClientId;
+pub use gateway::Gateway;
+pub use order::{Order, OrderError};

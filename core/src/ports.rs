@@ -1,1 +1,269 @@
-//! (being written)
+//! The ports: what the gateway needs from the outside world, as traits that adapters implement.
+//!
+//! | port | implemented by | job |
+//! |---|---|---|
+//! | [`ExchangeStore`] | memory, Redis | each box's table, history, contact info |
+//! | [`ActionQueue`] | memory, Redis | each box's FIFO of actions, delivery, idempotent ack |
+//! | [`EventSink`] | MQTT, metrics, logs | what changed, for whoever listens |
+//! | [`Clock`], [`GuidSource`] | apps | time and ids, so core never reads a clock or a RNG |
+//!
+//! Storage ports are async (`async-trait`, used as `dyn`); the event sink and the sources are
+//! plain calls that must not block: they sit on the box's hot path.
+
+use std::{fmt, net::IpAddr};
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::{
+    action::{Action, Command, Guid},
+    cell::{Index, Param, Value},
+    client::ClientId,
+    merge::{Enqueued, Queued},
+};
+
+/// How many past values of each cell a store keeps per box.
+pub const HISTORY_LEN: usize = 25;
+
+/// A moment, in milliseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with milliseconds: `2026-11-27T06:00:12.345Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0 % 1000;
+        let secs = self.0 / 1000;
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+        // civil-from-days (Howard Hinnant), valid for every u64 day count we can meet
+        let z = days as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z"
+        )
+    }
+}
+
+/// Who was on the other end of a box request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    /// When the request came.
+    pub at: Timestamp,
+    /// The box's address, if known.
+    pub address: Option<IpAddr>,
+    /// The raw `Authorization` header value, if any (kept for compatible tools).
+    pub authorization: Option<String>,
+}
+
+/// A cell whose reported value differs from what was stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The cell.
+    pub index: Index,
+    /// Its previous value, `None` if never reported before.
+    pub old: Option<Value>,
+    /// Its new value.
+    pub new: Value,
+}
+
+/// One past value of a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// When the box reported it.
+    pub at: Timestamp,
+    /// The value.
+    pub value: Value,
+}
+
+/// What a store knows of one box.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The box.
+    pub id: ClientId,
+    /// Its last known address.
+    pub address: Option<IpAddr>,
+    /// The firmware protocol version it last reported (`37`).
+    pub version: Option<String>,
+    /// Its last request.
+    pub last_seen: Timestamp,
+}
+
+/// Why a port could not do its job.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum PortError {
+    /// The backend cannot be reached right now; retrying later may work.
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
+    /// The backend answered with an error or with data it should not hold.
+    #[error("state store error: {0}")]
+    Failed(String),
+}
+
+/// Each box's copy of the exchange table, its history and its contact details.
+#[async_trait]
+pub trait ExchangeStore: Send + Sync + 'static {
+    /// Records a `serverinfos` poll: the box is alive at `contact`.
+    ///
+    /// # Errors
+    /// MUST return [`PortError::Unavailable`] when the backend cannot be reached.
+    async fn record_poll(&self, client: &ClientId, contact: &Contact) -> Result<(), PortError>;
+
+    /// Stores the values a box reported and its contact; returns the cells whose value changed
+    /// (or that were never seen), in the order reported. Each change is appended to the cell's
+    /// history, which keeps the last [`HISTORY_LEN`] samples.
+    ///
+    /// # Errors
+    /// MUST return [`PortError::Unavailable`] when the backend cannot be reached.
+    async fn apply_report(
+        &self,
+        client: &ClientId,
+        contact: &Contact,
+        version: Option<&str>,
+        params: &[Param],
+    ) -> Result<Vec<Change>, PortError>;
+
+    /// The last reported value of each of `indices`, `None` where never reported.
+    async fn values(
+        &self,
+        client: &ClientId,
+        indices: &[Index],
+    ) -> Result<Vec<Option<Value>>, PortError>;
+
+    /// Every cell ever reported by `client`, by index.
+    async fn table(&self, client: &ClientId) -> Result<Vec<Param>, PortError>;
+
+    /// The last [`HISTORY_LEN`] values of one cell, oldest first.
+    async fn history(&self, client: &ClientId, index: Index) -> Result<Vec<Sample>, PortError>;
+
+    /// Every box seen, by id.
+    async fn clients(&self) -> Result<Vec<ClientInfo>, PortError>;
+}
+
+/// Chooses how many actions, from the front of a queue, go into one delivery.
+pub type Pick = dyn for<'q> Fn(&'q [Queued]) -> usize + Send + Sync;
+
+/// Each box's FIFO of actions. Delivery does not remove; only an ack does.
+#[async_trait]
+pub trait ActionQueue: Send + Sync + 'static {
+    /// Adds `commands` to `client`'s queue, in order, atomically (all or none). Each goes
+    /// through [`crate::merge::enqueue`] with its guid.
+    async fn push(
+        &self,
+        client: &ClientId,
+        commands: Vec<(Command, Guid)>,
+    ) -> Result<Vec<Enqueued>, PortError>;
+
+    /// The queue of `client`, oldest first.
+    async fn pending(&self, client: &ClientId) -> Result<Vec<Queued>, PortError>;
+
+    /// Atomically: takes the first `pick(queue)` actions of `client`'s queue, marks them sent
+    /// (so nothing is merged into them any more) and returns them. They stay queued until acked.
+    async fn deliver(&self, client: &ClientId, pick: &Pick) -> Result<Vec<Action>, PortError>;
+
+    /// Removes the action `guid` from `client`'s queue. Returns whether it was there: acking an
+    /// unknown or already-acked guid is not an error (the box may ack twice).
+    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<bool, PortError>;
+}
+
+/// Something that happened, for listeners (MQTT, metrics, logs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A box reported values that changed.
+    Reported {
+        /// The box.
+        client: ClientId,
+        /// What changed.
+        changes: Vec<Change>,
+    },
+    /// A box's status body could not be read completely (what could be read was stored).
+    Garbled {
+        /// The box.
+        client: ClientId,
+        /// What was wrong.
+        errors: Vec<String>,
+    },
+    /// An order was queued.
+    Queued {
+        /// The box.
+        client: ClientId,
+        /// Where it went.
+        enqueued: Enqueued,
+        /// What it does.
+        command: Command,
+    },
+    /// An order was refused.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// Actions were handed to a box.
+    Delivered {
+        /// The box.
+        client: ClientId,
+        /// Their guids.
+        guids: Vec<Guid>,
+    },
+    /// A box acknowledged an action.
+    Acked {
+        /// The box.
+        client: ClientId,
+        /// The guid it acked.
+        guid: Guid,
+        /// Whether the action was still queued (false for a repeated or unknown ack).
+        known: bool,
+    },
+}
+
+/// Where events go. `publish` must return at once (queue, count, drop with a log): it is called
+/// on the box's hot path.
+pub trait EventSink: Send + Sync + 'static {
+    /// Hands over one event.
+    fn publish(&self, event: &Event);
+}
+
+/// An event sink that discards everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn publish(&self, _event: &Event) {}
+}
+
+/// The current time.
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// Fresh action ids.
+pub trait GuidSource: Send + Sync + 'static {
+    /// A guid never returned before.
+    fn next_guid(&self) -> Guid;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_print_as_rfc3339() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            Timestamp(951_782_400_000).to_string(),
+            "2000-02-29T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp(1_795_759_212_345).to_string(),
+            "2026-11-27T06:00:12.345Z"
+        );
+    }
+}

@@ -1,1 +1,310 @@
-//! (being written)
+//! `essensys-memory` — the gateway's state kept in this process: the embedded default of the
+//! backend (no Redis needed) and the double used by tests.
+//!
+//! - [`MemoryStore`] implements [`ExchangeStore`]: each box's table, the last
+//!   [`HISTORY_LEN`] values of each cell, contact details.
+//! - [`MemoryQueue`] implements [`ActionQueue`]: one FIFO per box (never a queue shared by
+//!   boxes), merging through [`essensys_core::merge::enqueue`].
+//! - [`SystemClock`], [`RandomGuids`]: the real time and random v4 UUIDs; [`ManualClock`],
+//!   [`CountingGuids`] and [`RecordedEvents`] are deterministic doubles for tests.
+//!
+//! Everything here is lost when the process stops; it must never be the only copy of an order
+//! that matters across restarts (that is the Redis adapter's job).
+//!
+//! Locks are std mutexes held only for in-memory work, never across an `.await`.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex, MutexGuard,
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use essensys_core::{
+    merge::{self, Enqueued, Queued},
+    ports::{
+        ActionQueue, Change, ClientInfo, Clock, Contact, Event, EventSink, ExchangeStore,
+        GuidSource, Pick, PortError, Sample, Timestamp, HISTORY_LEN,
+    },
+    Action, ClientId, Command, Guid, Index, Param, Value,
+};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave these maps half-updated in a way that matters
+    // more than stopping the house: keep serving.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One box's state.
+struct BoxState {
+    /// The last value of each cell, `None` where never reported.
+    values: Box<[Option<Value>; 953]>,
+    /// The last values of each changed cell, oldest first.
+    history: HashMap<Index, VecDeque<Sample>>,
+    info: ClientInfo,
+}
+
+impl BoxState {
+    fn new(id: &ClientId, contact: &Contact) -> Self {
+        Self {
+            values: Box::new([None; 953]),
+            history: HashMap::new(),
+            info: ClientInfo {
+                id: id.clone(),
+                address: contact.address,
+                version: None,
+                last_seen: contact.at,
+            },
+        }
+    }
+
+    fn touch(&mut self, contact: &Contact) {
+        self.info.last_seen = contact.at;
+        if contact.address.is_some() {
+            self.info.address = contact.address;
+        }
+    }
+}
+
+/// Tables, history and contacts of every box, in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    boxes: Mutex<BTreeMap<ClientId, BoxState>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with_box<T>(
+        &self,
+        client: &ClientId,
+        contact: &Contact,
+        f: impl FnOnce(&mut BoxState) -> T,
+    ) -> T {
+        let mut boxes = lock(&self.boxes);
+        let state = boxes
+            .entry(client.clone())
+            .or_insert_with(|| BoxState::new(client, contact));
+        state.touch(contact);
+        f(state)
+    }
+}
+
+#[async_trait]
+impl ExchangeStore for MemoryStore {
+    async fn record_poll(&self, client: &ClientId, contact: &Contact) -> Result<(), PortError> {
+        self.with_box(client, contact, |_| ());
+        Ok(())
+    }
+
+    async fn apply_report(
+        &self,
+        client: &ClientId,
+        contact: &Contact,
+        version: Option<&str>,
+        params: &[Param],
+    ) -> Result<Vec<Change>, PortError> {
+        Ok(self.with_box(client, contact, |state| {
+            if let Some(version) = version {
+                if state.info.version.as_deref() != Some(version) {
+                    state.info.version = Some(version.to_string());
+                }
+            }
+            let mut changes = Vec::new();
+            for p in params {
+                let slot = &mut state.values[usize::from(p.index.get())];
+                if *slot == Some(p.value) {
+                    continue;
+                }
+                changes.push(Change {
+                    index: p.index,
+                    old: *slot,
+                    new: p.value,
+                });
+                *slot = Some(p.value);
+                let history = state.history.entry(p.index).or_default();
+                if history.len() == HISTORY_LEN {
+                    history.pop_front();
+                }
+                history.push_back(Sample {
+                    at: contact.at,
+                    value: p.value,
+                });
+            }
+            changes
+        }))
+    }
+
+    async fn values(
+        &self,
+        client: &ClientId,
+        indices: &[Index],
+    ) -> Result<Vec<Option<Value>>, PortError> {
+        let boxes = lock(&self.boxes);
+        let state = boxes.get(client);
+        Ok(indices
+            .iter()
+            .map(|i| state.and_then(|s| s.values[usize::from(i.get())]))
+            .collect())
+    }
+
+    async fn table(&self, client: &ClientId) -> Result<Vec<Param>, PortError> {
+        let boxes = lock(&self.boxes);
+        let Some(state) = boxes.get(client) else {
+            return Ok(Vec::new());
+        };
+        Ok(Index::all()
+            .filter_map(|i| state.values[usize::from(i.get())].map(|v| Param::new(i, v)))
+            .collect())
+    }
+
+    async fn history(&self, client: &ClientId, index: Index) -> Result<Vec<Sample>, PortError> {
+        let boxes = lock(&self.boxes);
+        let samples = boxes.get(client).and_then(|s| s.history.get(&index));
+        Ok(samples
+            .map(|h| h.iter().copied().collect())
+            .unwrap_or_default())
+    }
+
+    async fn clients(&self) -> Result<Vec<ClientInfo>, PortError> {
+        Ok(lock(&self.boxes).values().map(|s| s.info.clone()).collect())
+    }
+}
+
+/// One FIFO of actions per box, in memory.
+#[derive(Default)]
+pub struct MemoryQueue {
+    queues: Mutex<HashMap<ClientId, Vec<Queued>>>,
+}
+
+impl MemoryQueue {
+    /// Empty queues.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl ActionQueue for MemoryQueue {
+    async fn push(
+        &self,
+        client: &ClientId,
+        commands: Vec<(Command, Guid)>,
+    ) -> Result<Vec<Enqueued>, PortError> {
+        let mut queues = lock(&self.queues);
+        let queue = queues.entry(client.clone()).or_default();
+        Ok(commands
+            .into_iter()
+            .map(|(command, guid)| merge::enqueue(queue, command, guid))
+            .collect())
+    }
+
+    async fn pending(&self, client: &ClientId) -> Result<Vec<Queued>, PortError> {
+        Ok(lock(&self.queues).get(client).cloned().unwrap_or_default())
+    }
+
+    async fn deliver(&self, client: &ClientId, pick: &Pick) -> Result<Vec<Action>, PortError> {
+        let mut queues = lock(&self.queues);
+        let Some(queue) = queues.get_mut(client) else {
+            return Ok(Vec::new());
+        };
+        let count = pick(queue).min(queue.len());
+        Ok(queue[..count]
+            .iter_mut()
+            .map(|entry| {
+                entry.sent = true;
+                entry.action.clone()
+            })
+            .collect())
+    }
+
+    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<bool, PortError> {
+        let mut queues = lock(&self.queues);
+        let Some(queue) = queues.get_mut(client) else {
+            return Ok(false);
+        };
+        let before = queue.len();
+        queue.retain(|entry| entry.action.guid != *guid);
+        Ok(queue.len() != before)
+    }
+}
+
+/// The system's real-time clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Random version-4 UUIDs: unique across processes sharing one store.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RandomGuids;
+
+impl GuidSource for RandomGuids {
+    fn next_guid(&self) -> Guid {
+        Guid::from_random(uuid::Uuid::new_v4().as_u128())
+    }
+}
+
+/// A clock that only moves when told to (tests).
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn new(at: Timestamp) -> Self {
+        Self(AtomicU64::new(at.0))
+    }
+
+    /// Moves the clock forward by `millis`.
+    pub fn advance(&self, millis: u64) {
+        self.0.fetch_add(millis, Ordering::Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// Guids `00000000-0000-4000-8000-000000000001`, `…002`, … (tests).
+#[derive(Debug, Default)]
+pub struct CountingGuids(AtomicU64);
+
+impl GuidSource for CountingGuids {
+    fn next_guid(&self) -> Guid {
+        Guid::from_random(u128::from(self.0.fetch_add(1, Ordering::Relaxed) + 1))
+    }
+}
+
+/// An event sink that keeps every event (tests).
+#[derive(Debug, Default)]
+pub struct RecordedEvents(Mutex<Vec<Event>>);
+
+impl RecordedEvents {
+    /// Takes the events recorded so far.
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut lock(&self.0))
+    }
+}
+
+impl EventSink for RecordedEvents {
+    fn publish(&self, event: &Event) {
+        lock(&self.0).push(event.clone());
+    }
+}

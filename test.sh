@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it, on a fresh machine: installs what it needs, then checks
+# formatting and lints and runs every test. Usage: ./test.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# System packages the integration tests start privately (each on its own free port).
+need_packages=()
+apt_install() {
+  [ ${#need_packages[@]} -eq 0 ] && return 0
+  echo "test.sh: installing ${need_packages[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need_packages[@]}" >/dev/null
+}
+apt_install
+
+for component in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+CI=true cargo test --workspace --locked
