@@ -228,22 +228,25 @@ pub struct NotACommand(pub &'static str);
 impl Command {
     /// The params sent to the box: for a scene 590 first, then 605…622 in order.
     pub fn params(&self) -> Vec<Param> {
-        match self {
-            Command::Scene(block) => {
-                let mut out = Vec::with_capacity(1 + BLOCK_LEN);
-                out.push(Param::new(SCENARIO, Value(1)));
-                out.extend(
-                    block
-                        .0
-                        .iter()
-                        .enumerate()
-                        .map(|(n, &m)| Param::new(Index(BLOCK_START.get() + n as u16), Value(m))),
-                );
-                out
-            }
-            Command::Launch(slot) => vec![Param::new(SCENARIO, Value(slot.0))],
-            Command::Write(w) => w.0.clone(),
-        }
+        self.iter_params().collect()
+    }
+
+    /// The same params as [`Command::params`], without allocating.
+    pub fn iter_params(&self) -> impl Iterator<Item = Param> + '_ {
+        let (scenario, block, writes): (Option<u8>, &[u8], &[Param]) = match self {
+            Command::Scene(block) => (Some(1), &block.0, &[]),
+            Command::Launch(slot) => (Some(slot.0), &[], &[]),
+            Command::Write(w) => (None, &[], &w.0),
+        };
+        let block = block
+            .iter()
+            .zip(BLOCK_START.get()..)
+            .map(|(&mask, index)| Param::new(Index(index), Value(mask)));
+        scenario
+            .map(|n| Param::new(SCENARIO, Value(n)))
+            .into_iter()
+            .chain(block)
+            .chain(writes.iter().copied())
     }
 
     /// Recognises the params of a stored action (the inverse of [`Command::params`], in any

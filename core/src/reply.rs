@@ -126,10 +126,10 @@ pub fn param_len(param: &Param) -> usize {
 
 /// The exact encoded length of one action in a `myactions` body.
 pub fn action_len(action: &Action) -> usize {
-    let params = action.command.params();
-    let commas = params.len().saturating_sub(1);
+    let params: usize = action.command.iter_params().map(|p| param_len(&p)).sum();
+    let commas = action.command.param_count().saturating_sub(1);
     // {"guid":"…","params":[…]}
-    9 + action.guid.as_str().len() + 12 + params.iter().map(param_len).sum::<usize>() + commas + 2
+    9 + action.guid.as_str().len() + 12 + params + commas + 2
 }
 
 /// The length of a `myactions` body carrying `alarm` and no action.
@@ -196,7 +196,7 @@ pub fn encode_actions(
         out.extend_from_slice(b"{\"guid\":\"");
         out.extend_from_slice(action.guid.as_str().as_bytes());
         out.extend_from_slice(b"\",\"params\":[");
-        for (m, param) in action.command.params().iter().enumerate() {
+        for (m, param) in action.command.iter_params().enumerate() {
             if m > 0 {
                 out.push(b',');
             }
