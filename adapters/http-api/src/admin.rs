@@ -1,0 +1,164 @@
+//! `/api/admin/*`: write cells, read cells, list boxes and their queues.
+
+use axum::{extract::State, Json};
+use essensys_core::{ClientId, Order};
+use serde::Serialize;
+
+use crate::{
+    dto::{self, ActionView, CellView, ClientView, InjectReply},
+    error::ApiError,
+    extract::{Args, Body},
+    ApiState,
+};
+
+/// Queues `order` for `client` (or the only box) through the one use case that queues
+/// anything; shared by every order route.
+pub(crate) async fn queue(
+    state: &ApiState,
+    client: Option<ClientId>,
+    order: &Order,
+) -> Result<Json<InjectReply>, ApiError> {
+    let injected = state
+        .gateway
+        .inject(client.as_ref(), order)
+        .await
+        .map_err(ApiError::inject)?;
+    tracing::info!(client = %injected.client, guids = ?injected.enqueued, "order queued");
+    Ok(Json(InjectReply::from(injected)))
+}
+
+/// `POST /api/admin/inject[?client=ID]` with `{"k":613,"v":"64"}` or an array of them.
+pub(crate) async fn inject(
+    State(state): State<ApiState>,
+    args: Args,
+    Body(body): Body,
+) -> Result<Json<InjectReply>, ApiError> {
+    let client = args.client()?;
+    let order = Order::Cells(dto::cells(&body)?);
+    queue(&state, client, &order).await
+}
+
+/// `GET /api/admin/exchange?keys=349,11[&client=ID]`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ExchangeReply {
+    client: String,
+    values: Vec<CellView>,
+}
+
+/// `GET /api/admin/exchange?keys=349,11[&client=ID]`: the last reported values, `null` where
+/// never reported. An unknown `client` is a 404 (so a typo does not read as "all null").
+pub(crate) async fn exchange(
+    State(state): State<ApiState>,
+    args: Args,
+) -> Result<Json<ExchangeReply>, ApiError> {
+    let keys = dto::keys(args.get("keys"))?;
+    let client = match args.client()? {
+        Some(client) => known(&state, client).await?,
+        None => state
+            .gateway
+            .only_client()
+            .await
+            .map_err(ApiError::target)?,
+    };
+    let values = state
+        .gateway
+        .read_values(&client, &keys)
+        .await
+        .map_err(|e| ApiError::store(e, "nothing read"))?;
+    Ok(Json(ExchangeReply {
+        client: client.to_string(),
+        values: values
+            .into_iter()
+            .map(|(index, value)| CellView::new(index, value))
+            .collect(),
+    }))
+}
+
+/// `client` if a box of that id has connected, else a 404 that lists the known ones.
+async fn known(state: &ApiState, client: ClientId) -> Result<ClientId, ApiError> {
+    let clients = state
+        .gateway
+        .clients()
+        .await
+        .map_err(|e| ApiError::store(e, "nothing read"))?;
+    if clients.iter().any(|c| c.id == client) {
+        return Ok(client);
+    }
+    let ids: Vec<String> = clients.iter().map(|c| c.id.to_string()).collect();
+    Err(ApiError::not_found(format!(
+        "no box {client:?} has connected: known boxes are [{}]",
+        ids.join(", ")
+    )))
+}
+
+/// `GET /api/admin/clients`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ClientsReply {
+    clients: Vec<ClientView>,
+}
+
+/// `GET /api/admin/clients`: every box seen, with its number of pending actions.
+pub(crate) async fn clients(State(state): State<ApiState>) -> Result<Json<ClientsReply>, ApiError> {
+    let failed = |e| ApiError::store(e, "nothing read");
+    let infos = state.gateway.clients().await.map_err(failed)?;
+    let mut clients = Vec::with_capacity(infos.len());
+    for info in &infos {
+        let pending = state.gateway.pending(&info.id).await.map_err(failed)?;
+        clients.push(ClientView::new(info, pending.len()));
+    }
+    Ok(Json(ClientsReply { clients }))
+}
+
+/// One box's queue: `{"client":"…","actions":[…]}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct QueueView {
+    client: String,
+    actions: Vec<ActionView>,
+}
+
+/// `GET /api/admin/actions`: one queue, or every seen box's.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum ActionsReply {
+    /// `?client=ID`: `{"client":"…","actions":[…]}`.
+    One(QueueView),
+    /// No client: `{"clients":[{"client":"…","actions":[…]},…]}`.
+    All {
+        /// Every seen box's queue, by id.
+        clients: Vec<QueueView>,
+    },
+}
+
+/// `GET /api/admin/actions[?client=ID]`: pending actions, oldest first. With a client, its
+/// queue even if it never connected (orders may be queued ahead); without, every seen box's.
+pub(crate) async fn actions(
+    State(state): State<ApiState>,
+    args: Args,
+) -> Result<Json<ActionsReply>, ApiError> {
+    if let Some(client) = args.client()? {
+        return Ok(Json(ActionsReply::One(queue_of(&state, client).await?)));
+    }
+    let infos = state
+        .gateway
+        .clients()
+        .await
+        .map_err(|e| ApiError::store(e, "nothing read"))?;
+    let mut clients = Vec::with_capacity(infos.len());
+    for info in infos {
+        clients.push(queue_of(&state, info.id).await?);
+    }
+    Ok(Json(ActionsReply::All { clients }))
+}
+
+/// The pending actions of `client`.
+async fn queue_of(state: &ApiState, client: ClientId) -> Result<QueueView, ApiError> {
+    let pending = state
+        .gateway
+        .pending(&client)
+        .await
+        .map_err(|e| ApiError::store(e, "nothing read"))?;
+    Ok(QueueView {
+        client: client.to_string(),
+        actions: pending.iter().map(ActionView::from).collect(),
+    })
+}

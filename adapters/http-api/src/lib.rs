@@ -1,0 +1,135 @@
+//! `essensys-http-api` — the gateway's HTTP API for people and programs, as an axum [`Router`].
+//!
+//! The port-80 server of `essensys-legacy-http` answers the box's own four paths
+//! (`/api/serverinfos`, `/api/mystatus`, `/api/myactions`, `/api/done/*`) and hands every other
+//! request to the router built by [`router`]. Every handler is thin: request DTO → core type →
+//! one [`Gateway`] call → response DTO.
+//!
+//! # What this crate must never do
+//! No protocol rule: which index is writable, what a light order expands to, whether 256 is a
+//! value — core decides and this crate relays core's message. No storage: state is read and
+//! orders are queued only through the [`Gateway`] use cases. And never answer an error in plain
+//! text: every error is `{"error":"<lower-case message that says what to do>"}`.
+//!
+//! # Routes
+//! Guarded by the admin token when one is set ([`ApiState::admin_token`]; 401 otherwise):
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `POST /api/admin/inject[?client=ID]` | `{"k":613,"v":"64"}` or an array; `v` a string or number | [order reply](#order-reply) |
+//! | `GET /api/admin/exchange?keys=349,11[&client=ID]` | | `{"client","values":[{"k":349,"v":"17"},{"k":11,"v":null}]}` |
+//! | `GET /api/admin/clients` | | `{"clients":[{"id","address","version","last_seen","pending"}]}` |
+//! | `GET /api/admin/actions?client=ID` | | `{"client","actions":[{"guid","sent","params":[{"k","v"}]}]}` |
+//! | `GET /api/admin/actions` | | `{"clients":[{"client","actions":[…]},…]}` (every seen box) |
+//! | `GET /api/v1/devices` | | `{"devices":[{"kind","id","label","group","path","states","state":null,"state_source"}]}` |
+//! | `POST /api/v1/lights/{id}[?client=ID]` | `{"state":"on"\|"off"}` | order reply (lights, then dimmers) |
+//! | `POST /api/v1/shutters/{id}[?client=ID]` | `{"state":"open"\|"close"}` | order reply (shutters, then the awning) |
+//! | `POST /api/v1/scenarios/{n}/launch[?client=ID]` | | order reply (stored scenarios 2–8) |
+//!
+//! Always open: `GET /health` (`{"status":"ok","uptime_s","boxes","store"}`, 503 `"degraded"`
+//! when the store fails), `GET /table_ref[?client=ID]` (an HTML page of every reported cell and
+//! the pending actions), `GET /debug` (`{"uptime_s","store","boxes":[ids],"server":{…}}`).
+//! Anything else: 404 `{"error":"no route for GET /x"}`; a known path with the wrong method: 405.
+//!
+//! # Order reply
+//! `{"status":"ok","client":"<box>","guid":"<first action>","guids":[…],"merged":[bool,…]}`:
+//! one entry per action; `merged` is true where the order joined a scene already queued (its
+//! guid is then that scene's). Without `client`, an order goes to the only box seen: 409 when
+//! none has connected, 400 when several have. A refused order (400, core's message naming the
+//! index or value) queues nothing. A store that does not answer gives 503 (retry), any other
+//! store failure 500 with the cause only in the log.
+//!
+//! # Layout
+//! - `auth`: the bearer-token guard; `extract`: extractors whose rejections are JSON errors;
+//! - `dto`: the JSON shapes and their translation to core types; `error`: the error answers;
+//! - `admin`, `devices`, `ops`, `table_ref`: the handlers, by route family.
+
+#![deny(missing_docs)]
+
+mod admin;
+mod auth;
+mod devices;
+mod dto;
+mod error;
+mod extract;
+mod ops;
+mod table_ref;
+
+use std::{fmt, sync::Arc, time::Instant};
+
+use axum::{
+    middleware,
+    routing::{get, post},
+    Router,
+};
+use essensys_core::Gateway;
+
+/// Runtime counters of the box server, shown under `"server"` by `GET /debug`.
+pub type DebugCounters = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// What every handler shares. Cheap to clone (everything heavy is behind an `Arc`).
+#[derive(Clone)]
+pub struct ApiState {
+    /// The use cases: every read and every order goes through it.
+    pub gateway: Arc<Gateway>,
+    /// When `Some`, `/api/admin/*` and `/api/v1/*` require `Authorization: Bearer <token>`.
+    /// `/health`, `/table_ref` and `/debug` stay open. An empty token matches no request (the
+    /// app should map an empty setting to `None` if it means "no token").
+    pub admin_token: Option<String>,
+    /// The state store's kind, `"memory"` or `"redis"`, shown by `/health` and `/debug`.
+    pub store_kind: &'static str,
+    /// When the gateway started, for `uptime_s`.
+    pub started: Instant,
+    /// The box server's runtime counters, merged into `/debug`. Called on each request to
+    /// `/debug`: it must return at once.
+    pub debug: DebugCounters,
+}
+
+impl ApiState {
+    /// A state with no admin token, started now, and no server counters (`"server": null`).
+    pub fn new(gateway: Arc<Gateway>, store_kind: &'static str) -> Self {
+        Self {
+            gateway,
+            admin_token: None,
+            store_kind,
+            started: Instant::now(),
+            debug: Arc::new(|| serde_json::Value::Null),
+        }
+    }
+}
+
+impl fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiState")
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .field("store_kind", &self.store_kind)
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The API's router, with `state` applied: ready to be served, or called with tower's
+/// `oneshot` by the port-80 server for every request that is not the box's.
+pub fn router(state: ApiState) -> Router {
+    let guarded = Router::new()
+        .route("/api/admin/inject", post(admin::inject))
+        .route("/api/admin/exchange", get(admin::exchange))
+        .route("/api/admin/clients", get(admin::clients))
+        .route("/api/admin/actions", get(admin::actions))
+        .route("/api/v1/devices", get(devices::list))
+        .route("/api/v1/lights/{id}", post(devices::light))
+        .route("/api/v1/shutters/{id}", post(devices::shutter))
+        .route("/api/v1/scenarios/{n}/launch", post(devices::launch))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/health", get(ops::health))
+        .route("/table_ref", get(table_ref::page))
+        .route("/debug", get(ops::debug))
+        .merge(guarded)
+        .fallback(ops::no_route)
+        .method_not_allowed_fallback(ops::wrong_method)
+        .with_state(state)
+}

@@ -1,0 +1,76 @@
+//! Routes for operators: `/health`, `/debug`, and the JSON answers to unknown routes and
+//! methods.
+
+use axum::{
+    extract::State,
+    http::{Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+use crate::{error::ApiError, ApiState};
+
+/// `GET /health`: `{"status":"ok","uptime_s","boxes","store"}`, or 503
+/// `{"status":"degraded",…,"error"}` when the store does not answer.
+pub(crate) async fn health(State(state): State<ApiState>) -> Response {
+    let uptime_s = state.started.elapsed().as_secs();
+    match state.gateway.clients().await {
+        Ok(clients) => Json(json!({
+            "status": "ok",
+            "uptime_s": uptime_s,
+            "boxes": clients.len(),
+            "store": state.store_kind,
+        }))
+        .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check: state store failed");
+            let body = json!({
+                "status": "degraded",
+                "uptime_s": uptime_s,
+                "store": state.store_kind,
+                "error": format!("the {} state store does not answer: check it, the gateway's log says why", state.store_kind),
+            });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+/// `GET /debug`: `{"uptime_s","store","boxes":[ids],"server":<the box server's counters>}`.
+/// `boxes` is `null` (and `store_error` set) when the store does not answer.
+pub(crate) async fn debug(State(state): State<ApiState>) -> Json<serde_json::Value> {
+    let server = (state.debug)();
+    let mut body = json!({
+        "uptime_s": state.started.elapsed().as_secs(),
+        "store": state.store_kind,
+        "boxes": null,
+        "server": server,
+    });
+    match state.gateway.clients().await {
+        Ok(clients) => {
+            let ids: Vec<String> = clients.iter().map(|c| c.id.to_string()).collect();
+            body["boxes"] = json!(ids);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "debug: state store failed");
+            body["store_error"] = json!("the state store does not answer");
+        }
+    }
+    Json(body)
+}
+
+/// Every unknown path: 404 `{"error":"no route for GET /x"}`.
+pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+/// A known path with the wrong method: 405 with a JSON error.
+pub(crate) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{method} is not allowed on {}: orders are POST, reads are GET",
+            uri.path()
+        ),
+    )
+}

@@ -1,0 +1,787 @@
+//! The router driven with `oneshot` over a gateway on the in-memory adapters.
+
+use std::{sync::Arc, time::Instant};
+
+use async_trait::async_trait;
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+    Router,
+};
+use essensys_core::{
+    gateway::{GatewayConfig, Ports},
+    ports::{Change, ClientInfo, Contact, ExchangeStore, PortError, Sample, Timestamp},
+    ClientId, Gateway, Index, Param, Value,
+};
+use essensys_http_api::{router, ApiState};
+use essensys_memory::{CountingGuids, ManualClock, MemoryQueue, MemoryStore, RecordedEvents};
+use http_body_util::BodyExt;
+use serde_json::{json, Value as Json};
+use tower::ServiceExt;
+
+const TOKEN: &str = "s3cret-token";
+
+struct Api {
+    gateway: Arc<Gateway>,
+    router: Router,
+}
+
+/// What a request got back.
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Json {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.text))
+    }
+
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message: {}", self.text))
+            .to_string()
+    }
+}
+
+fn ports(store: Arc<dyn ExchangeStore>) -> Ports {
+    Ports {
+        store,
+        queue: Arc::new(MemoryQueue::new()),
+        events: Arc::new(RecordedEvents::default()),
+        clock: Arc::new(ManualClock::new(Timestamp(1_000))),
+        guids: Arc::new(CountingGuids::default()),
+    }
+}
+
+fn api_on(store: Arc<dyn ExchangeStore>, token: Option<&str>) -> Api {
+    let gateway = Arc::new(Gateway::new(ports(store), GatewayConfig::default()));
+    let state = ApiState {
+        gateway: gateway.clone(),
+        admin_token: token.map(str::to_string),
+        store_kind: "memory",
+        started: Instant::now(),
+        debug: Arc::new(|| json!({"connections": 7})),
+    };
+    Api {
+        gateway,
+        router: router(state),
+    }
+}
+
+fn api() -> Api {
+    api_on(Arc::new(MemoryStore::new()), None)
+}
+
+fn id(s: &str) -> ClientId {
+    ClientId::new(s).expect("client id")
+}
+
+fn contact() -> Contact {
+    Contact {
+        // 2026-11-27T06:00:12.345Z
+        at: Timestamp(1_795_759_212_345),
+        address: "192.0.2.7".parse().ok(),
+        authorization: None,
+    }
+}
+
+impl Api {
+    /// Makes box `name` seen, as its first `serverinfos` poll does.
+    async fn seen(&self, name: &str) {
+        self.gateway
+            .server_infos(&id(name), &contact(), &mut Vec::new())
+            .await
+            .expect("poll");
+    }
+
+    async fn report(&self, name: &str, body: &str) {
+        self.gateway
+            .report_status(&id(name), &contact(), body.as_bytes())
+            .await
+            .expect("report");
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Body::from(body.unwrap_or_default().to_string()))
+            .expect("request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Reply {
+            status,
+            content_type,
+            text: String::from_utf8(bytes.to_vec()).expect("utf-8"),
+        }
+    }
+
+    async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, None, None).await
+    }
+
+    async fn post(&self, uri: &str, body: &str) -> Reply {
+        self.send(Method::POST, uri, Some(body), None).await
+    }
+
+    /// The params of each pending action of `name`, as `(k, v)`.
+    async fn pending(&self, name: &str) -> Vec<Vec<(u16, u8)>> {
+        self.gateway
+            .pending(&id(name))
+            .await
+            .expect("pending")
+            .iter()
+            .map(|q| {
+                q.action
+                    .command
+                    .iter_params()
+                    .map(|p| (p.index.get(), p.value.get()))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+fn param(actions: &[Vec<(u16, u8)>], action: usize, k: u16) -> Option<u8> {
+    actions
+        .get(action)?
+        .iter()
+        .find(|(index, _)| *index == k)
+        .map(|(_, v)| *v)
+}
+
+// ---------------------------------------------------------------- inject
+
+#[tokio::test]
+async fn inject_one_cell_queues_a_full_scene_for_the_only_box() {
+    let api = api();
+    api.seen("box1").await;
+    let reply = api.post("/api/admin/inject", r#"{"k":613,"v":"64"}"#).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let body = reply.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["client"], "box1");
+    assert_eq!(body["guid"], "00000000-0000-4000-8000-000000000001");
+    assert_eq!(
+        body["guids"],
+        json!(["00000000-0000-4000-8000-000000000001"])
+    );
+    assert_eq!(body["merged"], json!([false]));
+    let pending = api.pending("box1").await;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(param(&pending, 0, 590), Some(1));
+    assert_eq!(param(&pending, 0, 613), Some(64));
+    assert_eq!(pending[0].len(), 19, "590 + the whole block 605..=622");
+}
+
+#[tokio::test]
+async fn inject_an_array_with_numeric_values_and_a_named_client() {
+    let api = api();
+    // a client that never polled: orders may be queued ahead for it
+    let reply = api
+        .post(
+            "/api/admin/inject?client=box9",
+            r#"[{"k":349,"v":17},{"k":350,"v":"18"}]"#,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["client"], "box9");
+    assert_eq!(api.pending("box9").await, vec![vec![(349, 17), (350, 18)]]);
+    // a compatible scene merges into the unsent one: same guid, merged = true
+    let first = api
+        .post("/api/admin/inject?client=box9", r#"{"k":613,"v":64}"#)
+        .await;
+    let second = api
+        .post("/api/admin/inject?client=box9", r#"{"k":613,"v":1}"#)
+        .await;
+    assert_eq!(second.json()["merged"], json!([true]));
+    assert_eq!(second.json()["guid"], first.json()["guid"]);
+    assert_eq!(param(&api.pending("box9").await, 1, 613), Some(65));
+}
+
+#[tokio::test]
+async fn refused_orders_are_400_json_naming_the_cell_and_queue_nothing() {
+    let api = api();
+    api.seen("box1").await;
+    let cases: &[(Option<&str>, &str)] = &[
+        (Some(r#"{"k":953,"v":"1"}"#), "index 953"),
+        (Some(r#"{"k":613,"v":256}"#), r#"value "256" is above 255"#),
+        (Some(r#"{"k":613,"v":"256"}"#), r#"value "256""#),
+        (
+            Some(r#"{"k":613,"v":"abc"}"#),
+            r#"value "abc" is not a decimal number"#,
+        ),
+        (Some(r#"{"k":613,"v":-1}"#), r#"value "-1""#),
+        (Some(r#"{"k":613,"v":1.5}"#), r#"value "1.5""#),
+        (
+            Some(r#"{"k":0,"v":"1"}"#),
+            "index 0 (Version_SoftBP_Embedded) is not writable",
+        ),
+        (
+            Some(r#"{"k":-1,"v":"1"}"#),
+            "k must be a non-negative integer",
+        ),
+        (
+            Some(r#"{"k":"613","v":"1"}"#),
+            "k must be a non-negative integer",
+        ),
+        (Some(r#"{"v":"1"}"#), "k is missing"),
+        (Some(r#"{"k":613}"#), "v of index 613 is missing"),
+        (
+            Some(r#"[{"k":349,"v":"1"},{"k":953,"v":"1"}]"#),
+            "cell 2: index 953",
+        ),
+        (Some(r#"[]"#), "the order is empty"),
+        (Some(r#"{"k":613,"v":"64""#), "not valid JSON"),
+        (Some("k=613&v=64"), "not valid JSON"),
+        (Some("\"613\""), "must be a cell"),
+        (None, "the request body is empty"),
+    ];
+    for (body, needle) in cases {
+        let reply = api
+            .send(Method::POST, "/api/admin/inject", *body, None)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body:?}: {}",
+            reply.text
+        );
+        assert!(
+            reply.content_type.starts_with("application/json"),
+            "{body:?}"
+        );
+        let error = reply.error();
+        assert!(
+            error.contains(needle),
+            "{body:?}: {error:?} lacks {needle:?}"
+        );
+        assert!(
+            error.starts_with(|c: char| !c.is_uppercase()),
+            "lower-case: {error:?}"
+        );
+    }
+    assert!(api.pending("box1").await.is_empty(), "nothing queued");
+}
+
+#[tokio::test]
+async fn orders_without_a_box_are_409_and_with_two_boxes_400() {
+    let api = api();
+    let reply = api.post("/api/admin/inject", r#"{"k":613,"v":"64"}"#).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text);
+    assert!(reply.error().contains("no box has connected yet"));
+
+    api.seen("box1").await;
+    api.seen("box2").await;
+    let reply = api.post("/api/admin/inject", r#"{"k":613,"v":"64"}"#).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert!(reply.error().contains("box1, box2"), "{}", reply.error());
+    assert!(reply.error().contains("client"));
+    assert!(api.pending("box1").await.is_empty());
+    assert!(api.pending("box2").await.is_empty());
+
+    let reply = api
+        .post("/api/admin/inject?client=box2", r#"{"k":613,"v":"64"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(api.pending("box2").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_client_is_400() {
+    let api = api();
+    for uri in [
+        "/api/admin/inject?client=a%20b",
+        "/api/admin/inject?client=",
+        "/api/admin/inject?client=a:b",
+    ] {
+        let reply = api.post(uri, r#"{"k":613,"v":"64"}"#).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(reply.error().contains("client id"), "{}", reply.error());
+    }
+    let reply = api.get("/api/admin/exchange?keys=1&client=a/b").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+// ---------------------------------------------------------------- reads
+
+#[tokio::test]
+async fn exchange_reads_decoded_values_and_null_for_unreported_cells() {
+    let api = api();
+    let reply = api.get("/api/admin/exchange?keys=349").await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CONFLICT,
+        "no box yet: {}",
+        reply.text
+    );
+
+    api.report(
+        "box1",
+        r#"{"version":"V37","ek":[{k:349,v:"17"},{k:11,v:"10000000"}]}"#,
+    )
+    .await;
+    let reply = api.get("/api/admin/exchange?keys=349,11,350").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!({"client":"box1","values":[{"k":349,"v":"17"},{"k":11,"v":"1"},{"k":350,"v":null}]})
+    );
+    let named = api.get("/api/admin/exchange?client=box1&keys=11").await;
+    assert_eq!(named.json()["values"], json!([{"k":11,"v":"1"}]));
+
+    let unknown = api.get("/api/admin/exchange?client=nobox&keys=11").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(
+        unknown.error().contains("box1"),
+        "lists known boxes: {}",
+        unknown.error()
+    );
+
+    for (uri, needle) in [
+        ("/api/admin/exchange?keys=349,abc", "\"abc\""),
+        ("/api/admin/exchange?keys=953", "953"),
+        ("/api/admin/exchange?keys=-1", "\"-1\""),
+        ("/api/admin/exchange", "keys=349,11"),
+    ] {
+        let reply = api.get(uri).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(reply.error().contains(needle), "{uri}: {}", reply.error());
+    }
+}
+
+#[tokio::test]
+async fn clients_and_actions_are_listed() {
+    let api = api();
+    api.report("box1", r#"{"version":"V37","ek":[{k:349,v:"17"}]}"#)
+        .await;
+    api.seen("box2").await;
+    api.post("/api/admin/inject?client=box1", r#"{"k":590,"v":"5"}"#)
+        .await;
+
+    let clients = api.get("/api/admin/clients").await;
+    assert_eq!(clients.status, StatusCode::OK);
+    assert_eq!(
+        clients.json(),
+        json!({"clients":[
+            {"id":"box1","address":"192.0.2.7","version":"37","last_seen":"2026-11-27T06:00:12.345Z","pending":1},
+            {"id":"box2","address":"192.0.2.7","version":null,"last_seen":"2026-11-27T06:00:12.345Z","pending":0},
+        ]})
+    );
+
+    let one = api.get("/api/admin/actions?client=box1").await;
+    assert_eq!(
+        one.json(),
+        json!({"client":"box1","actions":[
+            {"guid":"00000000-0000-4000-8000-000000000001","sent":false,"params":[{"k":590,"v":"5"}]}
+        ]})
+    );
+    let all = api.get("/api/admin/actions").await.json();
+    assert_eq!(all["clients"][0]["client"], "box1");
+    assert_eq!(
+        all["clients"][0]["actions"][0]["params"],
+        json!([{"k":590,"v":"5"}])
+    );
+    assert_eq!(all["clients"][1], json!({"client":"box2","actions":[]}));
+}
+
+// ---------------------------------------------------------------- device API
+
+#[tokio::test]
+async fn devices_are_listed_without_invented_state() {
+    let api = api();
+    let reply = api.get("/api/v1/devices").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    let devices = body["devices"].as_array().expect("devices");
+    assert_eq!(devices.len(), essensys_core::catalog::devices().len());
+    let lamp = devices
+        .iter()
+        .find(|d| d["id"] == "petite_chambre_3" && d["kind"] == "light")
+        .expect("bedroom 3 lamp");
+    assert_eq!(lamp["label"], "Petite chambre 3");
+    assert_eq!(lamp["state"], Json::Null);
+    assert!(lamp["state_source"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(lamp["path"], "/api/v1/lights/petite_chambre_3");
+    let awning = devices
+        .iter()
+        .find(|d| d["kind"] == "awning")
+        .expect("awning");
+    assert_eq!(awning["path"], "/api/v1/shutters/store_terrasse");
+    assert!(devices.iter().all(|d| d["state"].is_null()));
+}
+
+#[tokio::test]
+async fn a_light_on_is_a_scene_with_590_and_its_mask() {
+    let api = api();
+    api.seen("box1").await;
+    let reply = api
+        .post("/api/v1/lights/petite_chambre_3", r#"{"state":"on"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["client"], "box1");
+    let pending = api.pending("box1").await;
+    assert_eq!(param(&pending, 0, 590), Some(1));
+    assert_eq!(param(&pending, 0, 613), Some(64));
+    assert_eq!(
+        param(&pending, 0, 607),
+        Some(0),
+        "the off mask is written as 0"
+    );
+
+    let off = api
+        .post(
+            "/api/v1/lights/petite_chambre_3?client=box1",
+            r#"{"state":"off"}"#,
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(
+        off.json()["merged"],
+        json!([false]),
+        "on then off never merge"
+    );
+    assert_eq!(param(&api.pending("box1").await, 1, 607), Some(64));
+}
+
+#[tokio::test]
+async fn shutters_and_the_awning_close_and_open() {
+    let api = api();
+    api.seen("box1").await;
+    let reply = api
+        .post("/api/v1/shutters/bureau", r#"{"state":"close"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(param(&api.pending("box1").await, 0, 620), Some(32));
+    let awning = api
+        .post("/api/v1/shutters/store_terrasse", r#"{"state":"open"}"#)
+        .await;
+    assert_eq!(awning.status, StatusCode::OK, "{}", awning.text);
+    let pending = api.pending("box1").await;
+    let last = pending.len() - 1;
+    assert_eq!(param(&pending, last, 590), Some(1));
+    assert!(
+        param(&pending, last, 622).is_some_and(|bits| bits != 0),
+        "deploy mask 622"
+    );
+}
+
+#[tokio::test]
+async fn device_orders_refuse_unknown_ids_and_states() {
+    let api = api();
+    api.seen("box1").await;
+    let cases = [
+        (
+            "/api/v1/lights/garage",
+            r#"{"state":"on"}"#,
+            StatusCode::NOT_FOUND,
+            "no light or dimmer with id \"garage\"",
+        ),
+        (
+            "/api/v1/shutters/petite_chambre_3x",
+            r#"{"state":"open"}"#,
+            StatusCode::NOT_FOUND,
+            "no shutter or awning",
+        ),
+        (
+            "/api/v1/lights/petite_chambre_3",
+            r#"{"state":"open"}"#,
+            StatusCode::BAD_REQUEST,
+            r#"{"state":"on"}"#,
+        ),
+        (
+            "/api/v1/shutters/bureau",
+            r#"{"state":"on"}"#,
+            StatusCode::BAD_REQUEST,
+            r#"{"state":"close"}"#,
+        ),
+        (
+            "/api/v1/lights/petite_chambre_3",
+            r#"{}"#,
+            StatusCode::BAD_REQUEST,
+            "no \"state\"",
+        ),
+        (
+            "/api/v1/lights/petite_chambre_3",
+            "",
+            StatusCode::BAD_REQUEST,
+            "empty",
+        ),
+        (
+            "/api/v1/lights/petite_chambre_3",
+            "{on",
+            StatusCode::BAD_REQUEST,
+            "not valid JSON",
+        ),
+    ];
+    for (uri, body, status, needle) in cases {
+        let reply = api.post(uri, body).await;
+        assert_eq!(reply.status, status, "{uri} {body}: {}", reply.text);
+        assert!(
+            reply.error().contains(needle),
+            "{uri} {body}: {}",
+            reply.error()
+        );
+    }
+    assert!(api.pending("box1").await.is_empty());
+}
+
+#[tokio::test]
+async fn scenarios_2_to_8_launch_and_1_is_refused_by_core() {
+    let api = api();
+    api.seen("box1").await;
+    let reply = api.post("/api/v1/scenarios/5/launch", "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(api.pending("box1").await, vec![vec![(590, 5)]]);
+    for (n, needle) in [
+        ("1", "scenario 1 cannot be launched"),
+        ("9", "scenario 9"),
+        ("x", "not a number"),
+        ("300", "not a number"),
+    ] {
+        let reply = api.post(&format!("/api/v1/scenarios/{n}/launch"), "").await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(reply.error().contains(needle), "{n}: {}", reply.error());
+    }
+    assert_eq!(api.pending("box1").await.len(), 1);
+}
+
+// ---------------------------------------------------------------- token
+
+#[tokio::test]
+async fn the_admin_token_guards_admin_and_device_routes_only() {
+    let api = api_on(Arc::new(MemoryStore::new()), Some(TOKEN));
+    api.seen("box1").await;
+    for (method, uri, body) in [
+        (
+            Method::POST,
+            "/api/admin/inject",
+            Some(r#"{"k":613,"v":"64"}"#),
+        ),
+        (Method::GET, "/api/admin/clients", None),
+        (Method::GET, "/api/v1/devices", None),
+        (Method::POST, "/api/v1/scenarios/5/launch", None),
+    ] {
+        let none = api.send(method.clone(), uri, body, None).await;
+        assert_eq!(none.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(
+            none.error().contains("missing bearer token"),
+            "{}",
+            none.error()
+        );
+        let wrong = api.send(method.clone(), uri, body, Some("guess")).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(wrong.error().contains("wrong bearer token"));
+    }
+    assert!(
+        api.pending("box1").await.is_empty(),
+        "refused requests queue nothing"
+    );
+    let ok = api
+        .send(
+            Method::POST,
+            "/api/admin/inject",
+            Some(r#"{"k":613,"v":"64"}"#),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(
+        api.send(Method::GET, "/api/v1/devices", None, Some(TOKEN))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for open in ["/health", "/debug", "/table_ref"] {
+        assert_eq!(api.get(open).await.status, StatusCode::OK, "{open}");
+    }
+}
+
+// ---------------------------------------------------------------- operators
+
+#[tokio::test]
+async fn health_reports_boxes_and_store() {
+    let api = api();
+    api.seen("box1").await;
+    let reply = api.get("/health").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["boxes"], 1);
+    assert_eq!(body["store"], "memory");
+    assert!(body["uptime_s"].is_u64());
+}
+
+#[tokio::test]
+async fn debug_merges_the_server_counters() {
+    let api = api();
+    api.seen("box1").await;
+    let body = api.get("/debug").await.json();
+    assert_eq!(body["server"], json!({"connections": 7}));
+    assert_eq!(body["boxes"], json!(["box1"]));
+    assert_eq!(body["store"], "memory");
+}
+
+#[tokio::test]
+async fn table_ref_shows_names_values_and_pending_actions_escaped() {
+    let api = api();
+    let empty = api.get("/table_ref").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.content_type, "text/html; charset=utf-8");
+    assert!(
+        empty.text.contains("No box has connected yet"),
+        "{}",
+        empty.text
+    );
+
+    api.report(
+        "box1",
+        r#"{"version":"V<b>&37","ek":[{k:349,v:"17"},{k:11,v:"10000000"}]}"#,
+    )
+    .await;
+    api.post("/api/admin/inject", r#"{"k":590,"v":"5"}"#).await;
+    let page = api.get("/table_ref").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = &page.text;
+    assert!(html.contains("Chauf_zj_Mode"), "index 349's firmware name");
+    assert!(html.contains("Alerte"), "index 11's firmware name");
+    assert!(html.contains(r#"<td class="n">17</td>"#), "{html}");
+    assert!(html.contains("<td>RW</td>") || html.contains("<td>RWS</td>"));
+    assert!(
+        html.contains("&lt;b&gt;&amp;37"),
+        "the version is escaped: {html}"
+    );
+    assert!(!html.contains("<b>&37"));
+    assert!(
+        html.contains("00000000-0000-4000-8000-000000000001"),
+        "pending action"
+    );
+    assert!(html.contains("590=5"));
+
+    let other = api.get("/table_ref?client=box2").await;
+    assert!(other.text.contains("No box with this id has connected yet"));
+    assert!(!other.text.contains("Chauf_zj_Mode"));
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let api = api();
+    let reply = api.get("/x").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.json(), json!({"error":"no route for GET /x"}));
+    let reply = api.get("/api/admin/inject").await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(reply
+        .error()
+        .contains("GET is not allowed on /api/admin/inject"));
+    let reply = api.post("/api/v1/lights", "{}").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.content_type.starts_with("application/json"));
+}
+
+// ---------------------------------------------------------------- store failures
+
+/// A store that fails every call with the same error.
+struct BrokenStore(PortError);
+
+#[async_trait]
+impl ExchangeStore for BrokenStore {
+    async fn record_poll(&self, _: &ClientId, _: &Contact) -> Result<(), PortError> {
+        Err(self.0.clone())
+    }
+    async fn apply_report(
+        &self,
+        _: &ClientId,
+        _: &Contact,
+        _: Option<&str>,
+        _: &[Param],
+    ) -> Result<Vec<Change>, PortError> {
+        Err(self.0.clone())
+    }
+    async fn values(&self, _: &ClientId, _: &[Index]) -> Result<Vec<Option<Value>>, PortError> {
+        Err(self.0.clone())
+    }
+    async fn table(&self, _: &ClientId) -> Result<Vec<Param>, PortError> {
+        Err(self.0.clone())
+    }
+    async fn history(&self, _: &ClientId, _: Index) -> Result<Vec<Sample>, PortError> {
+        Err(self.0.clone())
+    }
+    async fn clients(&self) -> Result<Vec<ClientInfo>, PortError> {
+        Err(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn an_unavailable_store_is_503_and_a_failed_one_500_without_its_cause() {
+    let down = api_on(
+        Arc::new(BrokenStore(PortError::Unavailable(
+            "redis://10.0.0.5 refused".into(),
+        ))),
+        None,
+    );
+    let reply = down
+        .post("/api/admin/inject", r#"{"k":613,"v":"64"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        reply.error(),
+        "state store unavailable, order not queued: retry later"
+    );
+    let health = down.get("/health").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.json()["status"], "degraded");
+    assert!(health.json()["error"].is_string());
+    assert!(
+        !health.text.contains("10.0.0.5"),
+        "no internal detail: {}",
+        health.text
+    );
+    assert_eq!(
+        down.get("/api/admin/clients").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    let broken = api_on(
+        Arc::new(BrokenStore(PortError::Failed("WRONGTYPE at key x".into()))),
+        None,
+    );
+    let reply = broken
+        .post("/api/admin/inject", r#"{"k":613,"v":"64"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!reply.text.contains("WRONGTYPE"), "{}", reply.text);
+    assert!(reply.error().contains("order not queued"));
+}
