@@ -1,0 +1,88 @@
+//! `essensys-bp-sim` — a faithful simulator of the Essensys controller (the *box*, firmware
+//! BP_MQX_ETH, server protocol V37), seen from the network.
+//!
+//! It plays the box's side of `legacy-protocol.md` §1–§4 against a server: one TCP connection
+//! per request, the exact request bytes the firmware sends in one write, exactly one read of the
+//! reply into the firmware's buffer (1499 bytes, 1023 for `done`), the firmware's substring
+//! checks on the raw buffer, and the effects of the actions on a simulated house. It is what the
+//! backend's end-to-end tests drive, what `bp-sim run` shows a person, what `bp-sim load` uses to
+//! put a fleet of boxes on a server, and what `bp-sim replay` uses to push captured requests.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use essensys_bp_sim::{BoxSim, SimConfig};
+//! use essensys_core::matricule::Key;
+//!
+//! let config = SimConfig {
+//!     key: Some(Key::parse("12345678901234567890123456789012")?),
+//!     ..SimConfig::new("127.0.0.1:8080".parse()?)
+//! };
+//! let mut sim = BoxSim::new(config);
+//! let report = sim.cycle().await?;
+//! for line in &report.changes {
+//!     println!("{line}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # What bp-sim must never do
+//! - **Connect anywhere but the server it is given.** Addresses are socket addresses, never
+//!   names: there is no DNS, no `mon.essensys.fr` look-up (the `host` header is only bytes).
+//!   `bp-sim load` refuses a non-loopback address unless told otherwise.
+//! - **Be the server's source of truth for protocol rules.** It re-implements the firmware's view
+//!   of the protocol *independently, on purpose*, from `legacy-protocol.md`: it does not call
+//!   core's reply encoders, its status parser or its alarm cipher, so that a bug there shows up
+//!   as a disagreement here instead of being shared. From `essensys-core` it only takes the
+//!   vocabulary and data: [`Index`](essensys_core::Index), [`Value`](essensys_core::Value), the
+//!   matricule ([`Key`](essensys_core::matricule::Key)), the device catalog and the LSB-first
+//!   binary-string helper.
+//! - **Start a firmware download.** A `"newversion":"V<n>"` is reported as
+//!   [`CycleError::OtaRequested`]; OTA is not implemented.
+//! - Echo the box key: only the client id (the matricule's public half) is ever printed.
+//!
+//! # Layout
+//! - [`request`]: the exact bytes of the four requests (`serverinfos`, `mystatus`, `myactions`,
+//!   `done`) and of the `mystatus` body.
+//! - [`judge`]: how the firmware judges a reply buffer (status substrings, `isconnected`,
+//!   `infos`, `newversion`, the strict `myactions` grammar). Pure, no I/O.
+//! - [`house`]: the simulated exchange [`Table`] and [`House`] (lamps, shutters), and how an
+//!   action changes them (writes, then 590 last, scenario masks).
+//! - [`exchange`]: one firmware-style request: connect, one write, one read, overflow check, RST.
+//! - [`sim`]: [`BoxSim`], one box running firmware cycles, with [`CycleReport`] and
+//!   [`CycleError`].
+//! - [`load`]: a fleet of boxes against one server, with latency percentiles.
+//! - [`replay`]: send captured `*.http` requests and compare the replies with `*.reply` files.
+
+#![deny(missing_docs)]
+
+mod alarm;
+pub mod exchange;
+pub mod house;
+pub mod judge;
+pub mod load;
+pub mod replay;
+pub mod request;
+pub mod sim;
+
+pub use exchange::Timing;
+pub use house::{DeviceChange, DeviceState, House, Table};
+pub use judge::{AlarmOrder, ReceivedAction};
+pub use request::StatusItem;
+pub use sim::{
+    AlarmOutcome, BoxSim, CycleError, CycleReport, Endpoint, ExecutedAction, Phase, ReplyStat,
+    SimConfig,
+};
+
+/// The most bytes the firmware reads of a reply: one `recv()` into a 1500-byte buffer that it
+/// NUL-terminates.
+pub const READ_LIMIT: usize = 1499;
+/// The most bytes the firmware reads of a `done` reply (1024-byte buffer).
+pub const DONE_READ_LIMIT: usize = 1023;
+/// Every request the firmware builds is shorter than this (its send buffer).
+pub const REQUEST_LIMIT: usize = 1024;
+/// The most indices one `serverinfos` may ask for, and so the most items in a `mystatus`.
+pub const MAX_INFOS: usize = 30;
+/// The most params one action may carry (the firmware's array has 30 slots).
+pub const MAX_PARAMS: usize = 30;
+/// The number of cells of the exchange table (indices 0–952).
+pub const TABLE_SIZE: u16 = 953;
