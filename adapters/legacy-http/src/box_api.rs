@@ -1,0 +1,197 @@
+//! The box's four endpoints, on core's [`Gateway`] use cases.
+//!
+//! | request | reply |
+//! |---|---|
+//! | `GET /api/serverinfos` | 200, which cells to report |
+//! | `POST /api/mystatus` | **201 always** once the request was read: every readable pair is stored, the rest logged |
+//! | `GET /api/myactions` | 200, as many whole actions as fit in 1499 bytes |
+//! | `POST /api/done/<guid>` | 201, also for an unknown or repeated guid |
+//!
+//! A store failure never turns into an error reply: the box would lose ~20 s and the house
+//! would stop answering. It is logged and counted instead.
+
+use std::{net::IpAddr, sync::Arc};
+
+use essensys_core::{
+    matricule::{self, Key},
+    ports::Contact,
+    reply::{self, BOX_READ_LIMIT},
+    ClientId, Gateway,
+};
+use tracing::{debug, warn};
+
+use crate::{
+    request::Head,
+    response::{self, Status, JSON},
+    stats::Stats,
+};
+
+/// One of the box's endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint<'a> {
+    /// `GET /api/serverinfos`.
+    ServerInfos,
+    /// `POST /api/mystatus`.
+    MyStatus,
+    /// `GET /api/myactions`.
+    MyActions,
+    /// `POST /api/done/<guid>`.
+    Done(&'a str),
+}
+
+impl<'a> Endpoint<'a> {
+    /// The box endpoint a request is for, if any.
+    pub fn of(head: &Head<'a>) -> Option<Self> {
+        match (head.method, head.path()) {
+            ("GET", "/api/serverinfos") => Some(Endpoint::ServerInfos),
+            ("POST", "/api/mystatus") => Some(Endpoint::MyStatus),
+            ("GET", "/api/myactions") => Some(Endpoint::MyActions),
+            ("POST", path) => path.strip_prefix("/api/done/").map(Endpoint::Done),
+            _ => None,
+        }
+    }
+}
+
+/// Which boxes may talk to the gateway.
+#[derive(Clone, Debug, Default)]
+pub enum Admission {
+    /// Any box; its id is the user part of its matricule (`default` without `Authorization`).
+    #[default]
+    Open,
+    /// Only boxes whose matricule matches one of these keys.
+    Keys(Vec<Key>),
+}
+
+impl Admission {
+    /// The id of the box sending `authorization`, or why it is refused.
+    pub fn identify(&self, authorization: Option<&str>) -> Result<ClientId, String> {
+        match self {
+            Admission::Open => matricule::client_id(authorization).map_err(|e| e.to_string()),
+            Admission::Keys(keys) => {
+                let auth = authorization.ok_or("strict mode: the box sent no Authorization")?;
+                keys.iter()
+                    .find(|k| k.verifies(auth))
+                    .map(Key::client_id)
+                    .ok_or_else(|| {
+                        "strict mode: the matricule matches no configured box key".to_string()
+                    })
+            }
+        }
+    }
+}
+
+/// The size of the head of a 200 `myactions` reply with a 4-digit Content-Length: what the
+/// body's budget leaves room for.
+fn myactions_budget() -> usize {
+    BOX_READ_LIMIT - response::head_len(Status::OK, JSON, 1000)
+}
+
+/// The box endpoints: the gateway, who may talk to it, and the counters.
+pub struct BoxApi {
+    /// The use cases.
+    pub gateway: Arc<Gateway>,
+    /// Which boxes are served.
+    pub admission: Admission,
+    /// Counters.
+    pub stats: Arc<Stats>,
+}
+
+impl BoxApi {
+    /// Answers one box request into `out`.
+    pub async fn answer(
+        &self,
+        endpoint: Endpoint<'_>,
+        head: &Head<'_>,
+        body: &[u8],
+        peer: IpAddr,
+        out: &mut Vec<u8>,
+    ) {
+        let Self {
+            gateway,
+            admission,
+            stats,
+        } = self;
+        let authorization = head.header("authorization");
+        let client = match admission.identify(authorization) {
+            Ok(client) => client,
+            Err(reason) => {
+                Stats::bump(&stats.rejected);
+                warn!(%peer, endpoint = ?endpoint, %reason, "box refused");
+                response::error(out, Status(401), &reason);
+                return;
+            }
+        };
+        let contact = Contact {
+            at: gateway.ports().clock.now(),
+            address: Some(peer),
+            authorization: authorization.map(str::to_string),
+        };
+        let mut reply_body = Vec::with_capacity(BOX_READ_LIMIT);
+        let status = match endpoint {
+            Endpoint::ServerInfos => {
+                Stats::bump(&stats.serverinfos);
+                if let Err(e) = gateway
+                    .server_infos(&client, &contact, &mut reply_body)
+                    .await
+                {
+                    Stats::bump(&stats.store_errors);
+                    warn!(%client, error = %e, "serverinfos: poll not recorded");
+                }
+                Status::OK
+            }
+            Endpoint::MyStatus => {
+                Stats::bump(&stats.mystatus);
+                match gateway.report_status(&client, &contact, body).await {
+                    Ok(outcome) if outcome.errors.is_empty() => {}
+                    Ok(outcome) => {
+                        Stats::bump(&stats.garbled_status);
+                        let errors: Vec<String> =
+                            outcome.errors.iter().map(ToString::to_string).collect();
+                        warn!(%client, stored = outcome.stored, ?errors, "mystatus: part of the status could not be read");
+                    }
+                    Err(e) => {
+                        Stats::bump(&stats.store_errors);
+                        warn!(%client, error = %e, "mystatus: status not stored");
+                    }
+                }
+                Status::CREATED
+            }
+            Endpoint::MyActions => {
+                Stats::bump(&stats.myactions);
+                match gateway
+                    .poll_actions(&client, myactions_budget(), &mut reply_body)
+                    .await
+                {
+                    Ok(guids) => {
+                        stats
+                            .actions_sent
+                            .fetch_add(guids.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                        if !guids.is_empty() {
+                            debug!(%client, ?guids, "actions delivered");
+                        }
+                    }
+                    Err(e) => {
+                        Stats::bump(&stats.store_errors);
+                        warn!(%client, error = %e, "myactions: queue unreadable, answering with no action");
+                        reply_body.clear();
+                        reply::encode_actions(&mut reply_body, None, &[], myactions_budget());
+                    }
+                }
+                Status::OK
+            }
+            Endpoint::Done(guid) => {
+                Stats::bump(&stats.done);
+                match gateway.ack(&client, guid).await {
+                    Ok(true) => debug!(%client, guid, "action acked"),
+                    Ok(false) => debug!(%client, guid, "ack for an unknown or already acked guid"),
+                    Err(e) => {
+                        Stats::bump(&stats.store_errors);
+                        warn!(%client, guid, error = %e, "done: ack not recorded");
+                    }
+                }
+                Status::CREATED
+            }
+        };
+        response::write(out, status, JSON, &[], &reply_body);
+    }
+}

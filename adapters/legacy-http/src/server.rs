@@ -1,0 +1,236 @@
+//! The listener: accepts connections, reads one request each within a deadline, answers it
+//! with one write, closes.
+//!
+//! Shaped like mini-redis's `server.rs`: `run(listener, …, shutdown)`; a semaphore caps open
+//! connections; a connection's failure is logged in its own task and never stops the listener;
+//! on shutdown, accepting stops and in-flight replies are finished (bounded by the deadline).
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::Router;
+use essensys_core::Gateway;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+    time::{sleep, timeout},
+};
+use tracing::{debug, error, info, warn};
+
+use crate::{
+    box_api::{Admission, BoxApi, Endpoint},
+    fallback,
+    request::{self, RequestError, MAX_HEAD},
+    response::{self, Status},
+    stats::Stats,
+};
+
+/// How the server behaves.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The whole request must arrive within this time, or the connection is closed.
+    pub request_deadline: Duration,
+    /// The most connections handled at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Which boxes are served.
+    pub admission: Admission,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            request_deadline: Duration::from_secs(10),
+            max_connections: 512,
+            admission: Admission::Open,
+        }
+    }
+}
+
+/// What every connection needs, shared.
+pub struct Server {
+    boxes: BoxApi,
+    router: Router,
+    config: ServerConfig,
+    stats: Arc<Stats>,
+}
+
+impl Server {
+    /// A server answering boxes through `gateway` and everything else through `router`.
+    pub fn new(
+        gateway: Arc<Gateway>,
+        router: Router,
+        config: ServerConfig,
+        stats: Arc<Stats>,
+    ) -> Arc<Self> {
+        let boxes = BoxApi {
+            gateway,
+            admission: config.admission.clone(),
+            stats: stats.clone(),
+        };
+        Arc::new(Self {
+            boxes,
+            router,
+            config,
+            stats,
+        })
+    }
+
+    /// Serves connections from `listener` until `shutdown` completes, then waits for the
+    /// connections in flight (at most one request deadline) and returns.
+    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: impl Future) {
+        let limit = self.config.max_connections.max(1);
+        let permits = Arc::new(Semaphore::new(limit));
+        tokio::select! {
+            () = self.clone().accept_loop(&listener, permits.clone()) => {}
+            _ = shutdown => info!("shutting down: no new connections"),
+        }
+        drop(listener);
+        let drained = timeout(
+            self.config.request_deadline,
+            permits.acquire_many(limit as u32),
+        )
+        .await;
+        if drained.is_err() {
+            warn!("shutdown: some connections were still open after the request deadline");
+        }
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: &TcpListener, permits: Arc<Semaphore>) {
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            match listener.accept().await {
+                Ok((stream, peer)) => {
+                    backoff = Duration::from_millis(10);
+                    Stats::bump(&self.stats.connections);
+                    let server = self.clone();
+                    tokio::spawn(async move {
+                        server.connection(stream, peer).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin, do not stop.
+                    error!(error = %e, "accept failed; retrying in {backoff:?}");
+                    sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    async fn connection(&self, mut stream: TcpStream, peer: SocketAddr) {
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(%peer, error = %e, "TCP_NODELAY not set");
+        }
+        let mut out = Vec::with_capacity(2048);
+        match timeout(
+            self.config.request_deadline,
+            self.read_and_answer(&mut stream, peer, &mut out),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => debug!(%peer, error = %e, "connection failed"),
+            Err(_) => {
+                Stats::bump(&self.stats.timeouts);
+                debug!(%peer, "request deadline passed: closing");
+                return;
+            }
+        }
+        if out.is_empty() {
+            return;
+        }
+        // One write of the whole reply, then close. The write has its own deadline.
+        let write = async {
+            stream.write_all(&out).await?;
+            stream.shutdown().await
+        };
+        if let Err(e) = timeout(self.config.request_deadline, write)
+            .await
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+        {
+            debug!(%peer, error = %e, "reply not delivered");
+        }
+    }
+
+    /// Reads one request and appends the reply to `out` (left empty if the peer went away).
+    async fn read_and_answer(
+        &self,
+        stream: &mut TcpStream,
+        peer: SocketAddr,
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(2048);
+        let head_len = loop {
+            if let Some(len) = request::head_end(&buf) {
+                break len;
+            }
+            if buf.len() > MAX_HEAD {
+                break buf.len();
+            }
+            if read_some(stream, &mut buf, MAX_HEAD + 1).await? == 0 {
+                return Ok(()); // closed before a whole head arrived
+            }
+        };
+        let head = match request::parse_head(&buf[..head_len.min(buf.len())]) {
+            Ok(Some(head)) => head,
+            Ok(None) => return self.reject(out, RequestError::HeadTooLarge),
+            Err(e) => return self.reject(out, e),
+        };
+        let wanted = head.len + head.content_length;
+        let mut body = buf
+            .get(head.len..wanted.min(buf.len()))
+            .unwrap_or_default()
+            .to_vec();
+        while body.len() < head.content_length {
+            if read_some(stream, &mut body, head.content_length).await? == 0 {
+                return Ok(()); // closed mid-body
+            }
+        }
+        match Endpoint::of(&head) {
+            Some(endpoint) => {
+                self.boxes
+                    .answer(endpoint, &head, &body, peer.ip(), out)
+                    .await
+            }
+            None => {
+                Stats::bump(&self.stats.api);
+                fallback::answer(&self.router, &head, body, peer, out).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(&self, out: &mut Vec<u8>, error: RequestError) -> std::io::Result<()> {
+        let status = match error {
+            RequestError::HeadTooLarge => Status(431),
+            RequestError::BodyTooLarge(_) => Status(413),
+            _ => Status(400),
+        };
+        Stats::bump(&self.stats.rejected);
+        debug!(error = %error, "request refused");
+        response::error(out, status, &error.to_string());
+        Ok(())
+    }
+}
+
+/// Reads what is available into `buf` without growing it past `limit` bytes; returns how many
+/// bytes were read (0 at end of stream or when `buf` is full).
+async fn read_some(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
+    let room = limit.saturating_sub(buf.len());
+    if room == 0 {
+        return Ok(0);
+    }
+    let start = buf.len();
+    buf.resize(start + room.min(16 * 1024), 0);
+    let n = stream.read(&mut buf[start..]).await;
+    buf.truncate(start + *n.as_ref().unwrap_or(&0));
+    n
+}

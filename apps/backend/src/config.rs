@@ -1,0 +1,214 @@
+//! Configuration: command-line flags, each with an `ESSENSYS_*` environment fallback, over an
+//! optional TOML file, over defaults. Precedence: flag > environment > file > default.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{bail, Context};
+use clap::{Parser, ValueEnum};
+use essensys_core::{gateway::GatewayConfig, matricule::Key, Index};
+use serde::Deserialize;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
+}
+
+/// essensys-backend: the gateway an Essensys box (BP_MQX_ETH) talks to, plus the HTTP API.
+///
+/// Serves the box's legacy endpoints (/api/serverinfos, /api/mystatus, /api/myactions,
+/// /api/done/<guid>) and the admin/device API, health, table_ref and debug pages on one port.
+/// Point the box at it by making `mon.essensys.fr` resolve to this machine (DNS rewrite).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+pub struct Cli {
+    /// Address to listen on [default: 0.0.0.0:80, the only port the box knows]
+    #[arg(long, env = "ESSENSYS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Where state is kept: `memory` (lost on restart) [default: memory]
+    #[arg(long, env = "ESSENSYS_STORE", value_name = "STORE")]
+    pub store: Option<String>,
+
+    /// Optional TOML file with the same settings (keys: listen, store, admin_token, box_keys,
+    /// connected, watch, request_timeout_secs, max_connections, log_format)
+    #[arg(long, env = "ESSENSYS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Require `Authorization: Bearer TOKEN` on /api/admin/* and /api/v1/* [default: none, LAN use]
+    #[arg(
+        long,
+        env = "ESSENSYS_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// Strict mode: serve only boxes with these 32-digit keys (repeat, or comma-separate in the
+    /// environment) [default: any box, identified by its matricule]
+    #[arg(
+        long = "box-key",
+        env = "ESSENSYS_BOX_KEYS",
+        value_name = "KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub box_keys: Vec<String>,
+
+    /// The `isconnected` answer: true makes boxes poll every 2 s instead of 5 s [default: true]
+    #[arg(long, env = "ESSENSYS_CONNECTED", value_name = "BOOL")]
+    pub connected: Option<bool>,
+
+    /// Cells boxes are asked to report, rotating 30 per cycle (comma-separated indices)
+    /// [default: versions, clock, alerts, heating, water heater, watering, alarm, meter, scenarios]
+    #[arg(
+        long,
+        env = "ESSENSYS_WATCH",
+        value_name = "INDICES",
+        value_delimiter = ','
+    )]
+    pub watch: Vec<u16>,
+
+    /// Seconds a whole request may take to arrive before the connection is closed [default: 10]
+    #[arg(long, env = "ESSENSYS_REQUEST_TIMEOUT", value_name = "SECS")]
+    pub request_timeout_secs: Option<u64>,
+
+    /// Most connections handled at once [default: 512]
+    #[arg(long, env = "ESSENSYS_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Log format; the level comes from RUST_LOG (e.g. `info`, `essensys=debug`) [default: text]
+    #[arg(long, env = "ESSENSYS_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// The TOML file's content: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<SocketAddr>,
+    store: Option<String>,
+    admin_token: Option<String>,
+    #[serde(default)]
+    box_keys: Vec<String>,
+    connected: Option<bool>,
+    #[serde(default)]
+    watch: Vec<u16>,
+    request_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    log_format: Option<LogFormat>,
+}
+
+/// Where state is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In this process; lost on restart.
+    Memory,
+}
+
+impl StoreKind {
+    /// The name shown by /health.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StoreKind::Memory => "memory",
+        }
+    }
+}
+
+/// The resolved settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where state is kept.
+    pub store: StoreKind,
+    /// Bearer token for the admin and device API.
+    pub admin_token: Option<String>,
+    /// Strict mode keys (empty: any box).
+    pub box_keys: Vec<Key>,
+    /// How boxes are answered.
+    pub gateway: GatewayConfig,
+    /// Deadline of one request.
+    pub request_timeout: Duration,
+    /// Connection cap.
+    pub max_connections: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Resolves flags, environment, file and defaults.
+    pub fn resolve(cli: Cli) -> anyhow::Result<Self> {
+        let file = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str::<File>(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => File::default(),
+        };
+        let store = match cli.store.or(file.store).as_deref().unwrap_or("memory") {
+            "memory" => StoreKind::Memory,
+            other => bail!("unknown store {other:?}: use `memory`"),
+        };
+        let keys = if cli.box_keys.is_empty() {
+            file.box_keys
+        } else {
+            cli.box_keys
+        };
+        let box_keys = keys
+            .iter()
+            .enumerate()
+            .map(|(n, k)| Key::parse(k).with_context(|| format!("box key #{}", n + 1)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let watch_list = if cli.watch.is_empty() {
+            file.watch
+        } else {
+            cli.watch
+        };
+        let mut gateway = GatewayConfig::default();
+        if !watch_list.is_empty() {
+            gateway.watch = watch_list
+                .into_iter()
+                .map(|i| Index::new(i).map_err(anyhow::Error::from))
+                .collect::<anyhow::Result<_>>()
+                .context("--watch")?;
+        }
+        if let Some(connected) = cli.connected.or(file.connected) {
+            gateway.connected = connected;
+        }
+        let timeout = cli
+            .request_timeout_secs
+            .or(file.request_timeout_secs)
+            .unwrap_or(10);
+        if timeout == 0 {
+            bail!("--request-timeout must be at least 1 second");
+        }
+        Ok(Self {
+            listen: cli
+                .listen
+                .or(file.listen)
+                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 80))),
+            store,
+            admin_token: cli
+                .admin_token
+                .or(file.admin_token)
+                .filter(|t| !t.is_empty()),
+            box_keys,
+            gateway,
+            request_timeout: Duration::from_secs(timeout),
+            max_connections: cli
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(512)
+                .max(1),
+            log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! `essensys-backend` — wires the adapters into the gateway service. No domain logic lives here:
+//! configuration, composition, logging and shutdown only.
+//!
+//! [`serve`] is the whole service on an already-bound listener, so tests run the real thing
+//! in-process on a free port.
+
+#![deny(missing_docs)]
+
+pub mod config;
+
+use std::{future::Future, sync::Arc, time::Instant};
+
+use essensys_core::{gateway::Ports, ports::NoEvents, Gateway};
+use essensys_http_api::ApiState;
+use essensys_legacy_http::{Admission, Server, ServerConfig, Stats};
+use essensys_memory::{MemoryQueue, MemoryStore, RandomGuids, SystemClock};
+use tokio::net::TcpListener;
+
+pub use config::{Cli, Settings, StoreKind};
+
+/// Builds the gateway on the configured store.
+pub fn gateway(settings: &Settings) -> Arc<Gateway> {
+    let ports = match settings.store {
+        StoreKind::Memory => Ports {
+            store: Arc::new(MemoryStore::new()),
+            queue: Arc::new(MemoryQueue::new()),
+            events: Arc::new(NoEvents),
+            clock: Arc::new(SystemClock),
+            guids: Arc::new(RandomGuids),
+        },
+    };
+    Arc::new(Gateway::new(ports, settings.gateway.clone()))
+}
+
+/// Serves boxes and the API on `listener` until `shutdown` completes, then finishes the replies
+/// in flight.
+pub async fn serve(settings: Settings, listener: TcpListener, shutdown: impl Future) {
+    let gateway = gateway(&settings);
+    let stats = Arc::new(Stats::default());
+    let debug_stats = stats.clone();
+    let api = ApiState {
+        gateway: gateway.clone(),
+        admin_token: settings.admin_token.clone(),
+        store_kind: settings.store.name(),
+        started: Instant::now(),
+        debug: Arc::new(move || {
+            serde_json::Value::Object(
+                debug_stats
+                    .snapshot()
+                    .into_iter()
+                    .map(|(name, n)| (name.to_string(), n.into()))
+                    .collect(),
+            )
+        }),
+    };
+    let admission = if settings.box_keys.is_empty() {
+        Admission::Open
+    } else {
+        Admission::Keys(settings.box_keys.clone())
+    };
+    let config = ServerConfig {
+        request_deadline: settings.request_timeout,
+        max_connections: settings.max_connections,
+        admission,
+    };
+    let server = Server::new(gateway, essensys_http_api::router(api), config, stats);
+    server.run(listener, shutdown).await;
+}

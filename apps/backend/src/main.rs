@@ -1,0 +1,106 @@
+//! The `essensys-backend` binary: parse the configuration, start logging, bind, serve until
+//! SIGINT/SIGTERM.
+
+use std::{io::ErrorKind, process::ExitCode};
+
+use anyhow::Context;
+use clap::Parser;
+use essensys_backend::{config::LogFormat, serve, Cli, Settings};
+use tokio::net::TcpListener;
+use tracing::{error, info};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let settings = match Settings::resolve(Cli::parse()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("essensys-backend: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(settings.log_format);
+    match run(settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            eprintln!("essensys-backend: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run(settings: Settings) -> anyhow::Result<()> {
+    // One thread serves every box: measured cheaper per request than a multi-thread pool for
+    // this one-request-per-connection load (see README, benchmark).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| bind_error(settings.listen, e))?;
+        info!(
+            listen = %settings.listen,
+            store = settings.store.name(),
+            strict = !settings.box_keys.is_empty(),
+            admin_token = settings.admin_token.is_some(),
+            "essensys-backend ready"
+        );
+        serve(settings, listener, shutdown_signal()).await;
+        info!("stopped");
+        Ok(())
+    })
+}
+
+fn bind_error(addr: std::net::SocketAddr, e: std::io::Error) -> anyhow::Error {
+    let hint = match e.kind() {
+        ErrorKind::PermissionDenied => format!(
+            "ports below 1024 need privileges: run `sudo setcap cap_net_bind_service=+ep $(command -v essensys-backend)`, \
+             or listen on another port (`--listen 0.0.0.0:8080`) behind a proxy that forwards port {}",
+            addr.port()
+        ),
+        ErrorKind::AddrInUse => format!(
+            "another program already listens on {addr} (find it with `ss -ltnp 'sport = :{}'`), or choose another \
+             address with --listen",
+            addr.port()
+        ),
+        ErrorKind::AddrNotAvailable => "this machine has no such address: use 0.0.0.0 or one of its own addresses".into(),
+        _ => "check --listen".into(),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {e}. {hint}")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("SIGINT received"),
+        () = terminate => info!("SIGTERM received"),
+    }
+}

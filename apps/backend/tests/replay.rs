@@ -1,0 +1,148 @@
+//! The box's exact request bytes (`fixtures/box/`) replayed over real TCP against the whole
+//! backend; the raw reply bytes are snapshots (GUIDs redacted).
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+use essensys_backend::{serve, Cli, Settings};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+async fn start(extra: &[&str]) -> SocketAddr {
+    let mut args = vec!["essensys-backend", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let settings = Settings::resolve(Cli::parse_from(args)).expect("settings");
+    let listener = TcpListener::bind(settings.listen).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(serve(settings, listener, std::future::pending::<()>()));
+    addr
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "fixtures",
+        "box",
+        name,
+    ]
+    .iter()
+    .collect();
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Sends `request` in one write; reads the reply with ONE read of at most `limit` bytes, as the
+/// firmware does, and checks nothing more was sent.
+async fn box_exchange(addr: SocketAddr, request: &[u8], limit: usize) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("send");
+    let mut buf = vec![0u8; limit + 1];
+    let mut got = 0;
+    // the reply is written at once; on loopback it may still arrive in more than one read
+    while got <= limit {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf[got..]))
+            .await
+            .expect("in time")
+            .expect("read");
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    assert!(
+        got <= limit,
+        "reply of {got} bytes exceeds the box's {limit}-byte read"
+    );
+    buf.truncate(got);
+    buf
+}
+
+fn redact(reply: &[u8]) -> String {
+    let text = String::from_utf8_lossy(reply).into_owned();
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    // GUIDs: 8-4-4-4-12 hex
+    while let Some(at) = rest.find(|c: char| c.is_ascii_hexdigit()) {
+        let candidate = &rest[at..];
+        let is_guid = candidate.len() >= 36
+            && candidate.char_indices().take(36).all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    c == '-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            });
+        if is_guid {
+            out.push_str(&rest[..at]);
+            out.push_str("<guid>");
+            rest = &candidate[36..];
+        } else {
+            let step = at + candidate.chars().next().map_or(1, char::len_utf8);
+            out.push_str(&rest[..step]);
+            rest = &rest[step..];
+        }
+    }
+    out.push_str(rest);
+    out.replace("\r\n", "\\r\\n\n")
+}
+
+async fn api(addr: SocketAddr, method: &str, path: &str, body: &str) -> String {
+    let request = format!("{method} {path} HTTP/1.1\r\nhost: gateway\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.expect("read");
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[tokio::test]
+async fn a_box_session_replays_byte_for_byte() {
+    let addr = start(&[]).await;
+    let infos = box_exchange(addr, &fixture("serverinfos.http"), 1499).await;
+    insta::assert_snapshot!("1_serverinfos", redact(&infos));
+    let status = box_exchange(addr, &fixture("mystatus.http"), 1499).await;
+    insta::assert_snapshot!("2_mystatus", redact(&status));
+    let idle = box_exchange(addr, &fixture("myactions.http"), 1499).await;
+    insta::assert_snapshot!("3_myactions_idle", redact(&idle));
+
+    let injected = api(addr, "POST", "/api/admin/inject", r#"{"k":613,"v":"64"}"#).await;
+    assert!(injected.starts_with("HTTP/1.1 200 OK"), "{injected}");
+    let actions = box_exchange(addr, &fixture("myactions.http"), 1499).await;
+    insta::assert_snapshot!("4_myactions_lamp_on", redact(&actions));
+
+    // the box acks the action it got: done/<that guid>
+    let text = String::from_utf8_lossy(&actions);
+    let guid = text
+        .split("\"guid\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a guid");
+    let done_request = String::from_utf8_lossy(&fixture("done.http"))
+        .replace("806b4fc7-a820-4c49-9ae8-24ced8f6770f", guid);
+    let done = box_exchange(addr, done_request.as_bytes(), 1023).await;
+    insta::assert_snapshot!("5_done", redact(&done));
+    let after = box_exchange(addr, &fixture("myactions.http"), 1499).await;
+    assert_eq!(after, idle, "acked actions are gone");
+
+    let garbled = box_exchange(addr, &fixture("mystatus-garbled.http"), 1499).await;
+    insta::assert_snapshot!("6_mystatus_garbled", redact(&garbled));
+    let empty = box_exchange(addr, &fixture("mystatus-empty.http"), 1499).await;
+    assert_eq!(empty, status);
+    let unknown_done = box_exchange(addr, &fixture("done.http"), 1023).await;
+    assert_eq!(
+        unknown_done, done,
+        "an unknown guid is acked like a known one"
+    );
+
+    // what the box reported is readable, decoded: 11 "00000000" -> 0, 920 "10000000" -> 1
+    let values = api(addr, "GET", "/api/admin/exchange?keys=613,349,11,920", "").await;
+    assert!(
+        values.ends_with(
+            r#"{"k":613,"v":"0"},{"k":349,"v":"17"},{"k":11,"v":"0"},{"k":920,"v":"1"}]}"#
+        ),
+        "{values}"
+    );
+}
