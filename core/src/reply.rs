@@ -16,6 +16,11 @@ use crate::{
 
 /// The most bytes the box reads of a reply (its buffer is 1500 bytes, NUL-terminated).
 pub const BOX_READ_LIMIT: usize = 1499;
+/// The most bytes a reply to the box may take so that it also crosses the network as **one TCP
+/// segment** (Ethernet MSS 1460 minus 12 bytes of TCP timestamp option). The firmware reads
+/// once: a 1499-byte reply split into two segments could be cut at its first 1460 bytes.
+/// Three full light/shutter actions (~1340 bytes with the head) still fit.
+pub const ONE_SEGMENT_LIMIT: usize = 1448;
 /// The most bytes the box reads of a `done` reply.
 pub const DONE_READ_LIMIT: usize = 1023;
 /// The most indices a `serverinfos` reply may ask for.

@@ -23,7 +23,9 @@ pub(crate) async fn queue(
         .inject(client.as_ref(), order)
         .await
         .map_err(ApiError::inject)?;
-    tracing::info!(client = %injected.client, guids = ?injected.enqueued, "order queued");
+    let guids: Vec<&str> = injected.enqueued.iter().map(|e| e.guid.as_str()).collect();
+    let merged = injected.enqueued.iter().filter(|e| e.merged).count();
+    tracing::info!(client = %injected.client, ?guids, merged, "order queued");
     Ok(Json(InjectReply::from(injected)))
 }
 

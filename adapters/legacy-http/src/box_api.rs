@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /api/serverinfos` | 200, which cells to report |
 //! | `POST /api/mystatus` | **201 always** once the request was read: every readable pair is stored, the rest logged |
-//! | `GET /api/myactions` | 200, as many whole actions as fit in 1499 bytes |
+//! | `GET /api/myactions` | 200, as many whole actions as fit in one segment (1448 bytes, below the box's 1499) |
 //! | `POST /api/done/<guid>` | 201, also for an unknown or repeated guid |
 //!
 //! A store failure never turns into an error reply: the box would lose ~20 s and the house
@@ -15,7 +15,7 @@ use std::{net::IpAddr, sync::Arc};
 use essensys_core::{
     matricule::{self, Key},
     ports::Contact,
-    reply::{self, BOX_READ_LIMIT},
+    reply::{self, BOX_READ_LIMIT, ONE_SEGMENT_LIMIT},
     ClientId, Gateway,
 };
 use tracing::{debug, warn};
@@ -80,10 +80,10 @@ impl Admission {
     }
 }
 
-/// The size of the head of a 200 `myactions` reply with a 4-digit Content-Length: what the
-/// body's budget leaves room for.
+/// The byte budget of a `myactions` body: one segment ([`ONE_SEGMENT_LIMIT`], below the box's
+/// 1499-byte read) minus the head of a 200 reply with a 4-digit Content-Length.
 fn myactions_budget() -> usize {
-    BOX_READ_LIMIT - response::head_len(Status::OK, JSON, 1000)
+    ONE_SEGMENT_LIMIT.min(BOX_READ_LIMIT) - response::head_len(Status::OK, JSON, 1000)
 }
 
 /// The box endpoints: the gateway, who may talk to it, and the counters.

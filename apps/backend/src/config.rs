@@ -36,7 +36,7 @@ pub struct Cli {
     pub store: Option<String>,
 
     /// Optional TOML file with the same settings (keys: listen, store, admin_token, box_keys,
-    /// connected, watch, request_timeout_secs, max_connections, log_format)
+    /// connected, watch, request_timeout_secs, max_connections, worker_threads, log_format)
     #[arg(long, env = "ESSENSYS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -82,6 +82,11 @@ pub struct Cli {
     #[arg(long, env = "ESSENSYS_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
 
+    /// Threads serving requests: 1 runs everything on one thread, measured cheapest per request
+    /// (see README, benchmark); more spreads load over cores [default: 1]
+    #[arg(long, env = "ESSENSYS_WORKER_THREADS", value_name = "N")]
+    pub worker_threads: Option<usize>,
+
     /// Log format; the level comes from RUST_LOG (e.g. `info`, `essensys=debug`) [default: text]
     #[arg(long, env = "ESSENSYS_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -101,6 +106,7 @@ struct File {
     watch: Vec<u16>,
     request_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    worker_threads: Option<usize>,
     log_format: Option<LogFormat>,
 }
 
@@ -137,6 +143,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Connection cap.
     pub max_connections: usize,
+    /// Threads serving requests (1: a single-threaded runtime).
+    pub worker_threads: usize,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -207,6 +215,11 @@ impl Settings {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(512)
+                .max(1),
+            worker_threads: cli
+                .worker_threads
+                .or(file.worker_threads)
+                .unwrap_or(1)
                 .max(1),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
         })

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use essensys_backend::{config::LogFormat, serve, Cli, Settings};
 use tokio::net::TcpListener;
-use tracing::{error, info};
+use tracing::info;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -22,7 +22,6 @@ fn main() -> ExitCode {
     match run(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            error!("{e:#}");
             eprintln!("essensys-backend: {e:#}");
             ExitCode::FAILURE
         }
@@ -41,9 +40,16 @@ fn init_logging(format: LogFormat) {
 }
 
 fn run(settings: Settings) -> anyhow::Result<()> {
-    // One thread serves every box: measured cheaper per request than a multi-thread pool for
-    // this one-request-per-connection load (see README, benchmark).
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // One thread by default: measured cheaper per request than a multi-thread pool for this
+    // one-request-per-connection load (see README, benchmark).
+    let mut builder = if settings.worker_threads > 1 {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(settings.worker_threads);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -79,7 +85,7 @@ fn bind_error(addr: std::net::SocketAddr, e: std::io::Error) -> anyhow::Error {
         ErrorKind::AddrNotAvailable => "this machine has no such address: use 0.0.0.0 or one of its own addresses".into(),
         _ => "check --listen".into(),
     };
-    anyhow::anyhow!("cannot listen on {addr}: {e}. {hint}")
+    anyhow::anyhow!("cannot listen on {addr}: {e}\n  hint: {hint}")
 }
 
 async fn shutdown_signal() {
