@@ -87,6 +87,42 @@ fn find(kinds: [DeviceKind; 2], id: &str, what: &str) -> Result<&'static Device,
         })
 }
 
+/// A family of devices switched by one route: which kinds, and the two words of its `state`.
+struct Family {
+    kinds: [DeviceKind; 2],
+    what: &'static str,
+    on_or_open: &'static str,
+    off_or_close: &'static str,
+}
+
+const LIGHTS: Family = Family {
+    kinds: [DeviceKind::Light, DeviceKind::Dimmer],
+    what: "light or dimmer",
+    on_or_open: "on",
+    off_or_close: "off",
+};
+const SHUTTERS: Family = Family {
+    kinds: [DeviceKind::Shutter, DeviceKind::Awning],
+    what: "shutter or awning",
+    on_or_open: "open",
+    off_or_close: "close",
+};
+
+/// Queues one device order of `family`.
+async fn switch_device(
+    state: &ApiState,
+    family: &Family,
+    id: &str,
+    args: Args,
+    body: &[u8],
+) -> Result<Json<InjectReply>, ApiError> {
+    let device = find(family.kinds, id, family.what)?;
+    let switch = dto::switch(body, family.on_or_open, family.off_or_close)?;
+    let client = args.client()?;
+    let order = Order::Devices(vec![DeviceOrder { device, switch }]);
+    queue(state, client, &order).await
+}
+
 /// `POST /api/v1/lights/{id}[?client=ID]` with `{"state":"on"|"off"}`: lights, then dimmers.
 pub(crate) async fn light(
     State(state): State<ApiState>,
@@ -94,15 +130,7 @@ pub(crate) async fn light(
     args: Args,
     Body(body): Body,
 ) -> Result<Json<InjectReply>, ApiError> {
-    let device = find(
-        [DeviceKind::Light, DeviceKind::Dimmer],
-        &id,
-        "light or dimmer",
-    )?;
-    let switch = dto::switch(&body, "on", "off")?;
-    let client = args.client()?;
-    let order = Order::Devices(vec![DeviceOrder { device, switch }]);
-    queue(&state, client, &order).await
+    switch_device(&state, &LIGHTS, &id, args, &body).await
 }
 
 /// `POST /api/v1/shutters/{id}[?client=ID]` with `{"state":"open"|"close"}`: shutters, then
@@ -113,15 +141,7 @@ pub(crate) async fn shutter(
     args: Args,
     Body(body): Body,
 ) -> Result<Json<InjectReply>, ApiError> {
-    let device = find(
-        [DeviceKind::Shutter, DeviceKind::Awning],
-        &id,
-        "shutter or awning",
-    )?;
-    let switch = dto::switch(&body, "open", "close")?;
-    let client = args.client()?;
-    let order = Order::Devices(vec![DeviceOrder { device, switch }]);
-    queue(&state, client, &order).await
+    switch_device(&state, &SHUTTERS, &id, args, &body).await
 }
 
 /// `POST /api/v1/scenarios/{n}/launch[?client=ID]`: runs stored scenario `n` (core accepts
