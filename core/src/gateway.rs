@@ -215,10 +215,8 @@ impl Gateway {
         budget: usize,
         out: &mut Vec<u8>,
     ) -> Result<Vec<Guid>, PortError> {
-        let pick = move |queue: &[Queued]| {
-            reply::actions_fitting(queue.iter().map(|q| &q.action), None, budget)
-        };
-        let actions = self.ports.queue.deliver(client, &pick).await?;
+        let room = reply::action_room(None, budget);
+        let actions = self.ports.queue.deliver(client, room).await?;
         let packed = reply::encode_actions(out, None, &actions, budget);
         let guids: Vec<Guid> = actions.into_iter().take(packed).map(|a| a.guid).collect();
         if !guids.is_empty() {

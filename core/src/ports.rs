@@ -148,9 +148,6 @@ pub trait ExchangeStore: Send + Sync + 'static {
     async fn clients(&self) -> Result<Vec<ClientInfo>, PortError>;
 }
 
-/// Chooses how many actions, from the front of a queue, go into one delivery.
-pub type Pick = dyn for<'q> Fn(&'q [Queued]) -> usize + Send + Sync;
-
 /// Each box's FIFO of actions. Delivery does not remove; only an ack does.
 #[async_trait]
 pub trait ActionQueue: Send + Sync + 'static {
@@ -165,9 +162,11 @@ pub trait ActionQueue: Send + Sync + 'static {
     /// The queue of `client`, oldest first.
     async fn pending(&self, client: &ClientId) -> Result<Vec<Queued>, PortError>;
 
-    /// Atomically: takes the first `pick(queue)` actions of `client`'s queue, marks them sent
-    /// (so nothing is merged into them any more) and returns them. They stay queued until acked.
-    async fn deliver(&self, client: &ClientId, pick: &Pick) -> Result<Vec<Action>, PortError>;
+    /// Atomically: takes the longest prefix of `client`'s queue that fits in `room` bytes by
+    /// [`crate::reply::fitting_count`] (each action counted at its
+    /// [`crate::reply::action_len`]), marks those actions sent (so nothing is merged into them
+    /// any more) and returns them. They stay queued until acked.
+    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Vec<Action>, PortError>;
 
     /// Removes the action `guid` from `client`'s queue. Returns whether it was there: acking an
     /// unknown or already-acked guid is not an error (the box may ack twice).

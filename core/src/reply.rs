@@ -145,6 +145,29 @@ pub fn empty_actions_len(alarm: Option<&AlarmOrder>) -> usize {
         + ACTIONS_TAIL.len()
 }
 
+/// The bytes left for actions (and the commas between them) in a `myactions` body of at most
+/// `budget` bytes that carries `alarm`.
+pub fn action_room(alarm: Option<&AlarmOrder>, budget: usize) -> usize {
+    budget.saturating_sub(empty_actions_len(alarm))
+}
+
+/// How many actions of encoded lengths `lengths`, taken in order, fit whole in `room` bytes:
+/// each costs its length, plus one comma after the first. The rule every queue adapter applies
+/// (the Redis adapter in a script, on the stored wire form).
+pub fn fitting_count(lengths: impl IntoIterator<Item = usize>, room: usize) -> usize {
+    let mut used = 0;
+    let mut count = 0;
+    for len in lengths {
+        let extra = len + usize::from(count > 0);
+        if used + extra > room {
+            break;
+        }
+        used += extra;
+        count += 1;
+    }
+    count
+}
+
 /// How many of `actions`, taken in order, fit whole in a `myactions` body of at most `budget`
 /// bytes that also carries `alarm`.
 pub fn actions_fitting<'a>(
@@ -152,17 +175,32 @@ pub fn actions_fitting<'a>(
     alarm: Option<&AlarmOrder>,
     budget: usize,
 ) -> usize {
-    let mut used = empty_actions_len(alarm);
-    let mut count = 0;
-    for action in actions {
-        let extra = action_len(action) + usize::from(count > 0);
-        if used + extra > budget {
-            break;
-        }
-        used += extra;
-        count += 1;
+    if empty_actions_len(alarm) > budget {
+        return 0;
     }
-    count
+    fitting_count(
+        actions.into_iter().map(action_len),
+        action_room(alarm, budget),
+    )
+}
+
+/// Appends one action as it appears in a `myactions` body (and as queue adapters store it):
+/// `{"guid":"…","params":[{"k":590,"v":"1"},…]}`.
+pub fn encode_action(out: &mut Vec<u8>, action: &Action) {
+    out.extend_from_slice(b"{\"guid\":\"");
+    out.extend_from_slice(action.guid.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"params\":[");
+    for (m, param) in action.command.iter_params().enumerate() {
+        if m > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"k\":");
+        push_decimal(out, u32::from(param.index.get()));
+        out.extend_from_slice(b",\"v\":\"");
+        push_decimal(out, u32::from(param.value.get()));
+        out.extend_from_slice(b"\"}");
+    }
+    out.extend_from_slice(b"]}");
 }
 
 /// Appends a `myactions` body to `out`, packing as many whole `actions` as fit in `budget`
@@ -198,20 +236,7 @@ pub fn encode_actions(
         if n > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"guid\":\"");
-        out.extend_from_slice(action.guid.as_str().as_bytes());
-        out.extend_from_slice(b"\",\"params\":[");
-        for (m, param) in action.command.iter_params().enumerate() {
-            if m > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"k\":");
-            push_decimal(out, u32::from(param.index.get()));
-            out.extend_from_slice(b",\"v\":\"");
-            push_decimal(out, u32::from(param.value.get()));
-            out.extend_from_slice(b"\"}");
-        }
-        out.extend_from_slice(b"]}");
+        encode_action(out, action);
     }
     out.extend_from_slice(ACTIONS_TAIL);
     count

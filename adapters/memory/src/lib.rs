@@ -27,9 +27,9 @@ use essensys_core::{
     merge::{self, Enqueued, Queued},
     ports::{
         ActionQueue, Change, ClientInfo, Clock, Contact, Event, EventSink, ExchangeStore,
-        GuidSource, Pick, PortError, Sample, Timestamp, HISTORY_LEN,
+        GuidSource, PortError, Sample, Timestamp, HISTORY_LEN,
     },
-    Action, ClientId, Command, Guid, Index, Param, Value,
+    reply, Action, ClientId, Command, Guid, Index, Param, Value,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -211,12 +211,12 @@ impl ActionQueue for MemoryQueue {
         Ok(lock(&self.queues).get(client).cloned().unwrap_or_default())
     }
 
-    async fn deliver(&self, client: &ClientId, pick: &Pick) -> Result<Vec<Action>, PortError> {
+    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Vec<Action>, PortError> {
         let mut queues = lock(&self.queues);
         let Some(queue) = queues.get_mut(client) else {
             return Ok(Vec::new());
         };
-        let count = pick(queue).min(queue.len());
+        let count = reply::fitting_count(queue.iter().map(|q| reply::action_len(&q.action)), room);
         Ok(queue[..count]
             .iter_mut()
             .map(|entry| {
