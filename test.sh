@@ -6,6 +6,8 @@ cd "$(dirname "$0")"
 
 # System packages the integration tests start privately (each on its own free port).
 need_packages=()
+command -v redis-server >/dev/null || need_packages+=(redis-server)
+command -v redis-cli >/dev/null || need_packages+=(redis-tools)
 apt_install() {
   [ ${#need_packages[@]} -eq 0 ] && return 0
   echo "test.sh: installing ${need_packages[*]}" >&2
