@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 use std::{
+    io::{Read, Write},
     net::{TcpListener, TcpStream},
     path::Path,
     process::{Child, Command, Stdio},
@@ -21,16 +22,34 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
 }
 
-/// Waits until something accepts connections on `port`.
+/// Waits until something accepts connections on `port`. (A connection whose two ends are the
+/// same socket — TCP simultaneous open on a free loopback port — does not count.)
 pub fn wait_for_port(port: u16, within: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < within {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            if stream.local_addr().ok() != stream.peer_addr().ok() {
+                return true;
+            }
         }
         sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// Whether a Redis server answers `PING` on `port`.
+fn redis_answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    if stream.local_addr().ok() == stream.peer_addr().ok() {
+        return false;
+    }
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut reply = [0u8; 5];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG"
 }
 
 /// A private `redis-server` (append-only persistence on, in a temporary directory).
@@ -45,7 +64,11 @@ impl RedisServer {
     /// (`./test.sh` installs it).
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
-        let mut server = Self { port: free_port(), dir, child: None };
+        let mut server = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
         server.restart();
         server
     }
@@ -53,16 +76,40 @@ impl RedisServer {
     fn spawn(&mut self) {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
             .arg("--dir")
             .arg(self.dir.path())
-            .args(["--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"])
+            .args([
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "no",
+                "--loglevel",
+                "warning",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install it (./test.sh does, with apt-get)"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it (./test.sh does, with apt-get)")
+            });
         self.child = Some(child);
-        assert!(wait_for_port(self.port, Duration::from_secs(10)), "redis-server did not start on port {}", self.port);
+        let start = Instant::now();
+        while !redis_answers(self.port) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not start on port {}",
+                self.port
+            );
+            sleep(Duration::from_millis(20));
+        }
     }
 
     /// The port it listens on.

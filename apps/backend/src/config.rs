@@ -31,9 +31,14 @@ pub struct Cli {
     #[arg(long, env = "ESSENSYS_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
-    /// Where state is kept: `memory` (lost on restart) [default: memory]
+    /// Where state is kept: `memory` (lost on restart) or `redis://HOST:PORT/DB` (survives
+    /// restarts, shared by several backends) [default: memory]
     #[arg(long, env = "ESSENSYS_STORE", value_name = "STORE")]
     pub store: Option<String>,
+
+    /// The same as `--store redis://…`, for deployments that set ESSENSYS_REDIS_URL
+    #[arg(long, env = "ESSENSYS_REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
 
     /// Optional TOML file with the same settings (keys: listen, store, admin_token, box_keys,
     /// connected, watch, request_timeout_secs, max_connections, worker_threads, log_format)
@@ -115,6 +120,8 @@ struct File {
 pub enum StoreKind {
     /// In this process; lost on restart.
     Memory,
+    /// A Redis server (`redis://HOST:PORT/DB`).
+    Redis(String),
 }
 
 impl StoreKind {
@@ -122,6 +129,17 @@ impl StoreKind {
     pub fn name(&self) -> &'static str {
         match self {
             StoreKind::Memory => "memory",
+            StoreKind::Redis(_) => "redis",
+        }
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        match text {
+            "memory" => Ok(StoreKind::Memory),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(StoreKind::Redis(url.to_string()))
+            }
+            other => bail!("unknown store {other:?}: use `memory` or `redis://HOST:PORT/DB`"),
         }
     }
 }
@@ -161,10 +179,13 @@ impl Settings {
             }
             None => File::default(),
         };
-        let store = match cli.store.or(file.store).as_deref().unwrap_or("memory") {
-            "memory" => StoreKind::Memory,
-            other => bail!("unknown store {other:?}: use `memory`"),
-        };
+        let store = StoreKind::parse(
+            cli.store
+                .or(cli.redis_url)
+                .or(file.store)
+                .as_deref()
+                .unwrap_or("memory"),
+        )?;
         let keys = if cli.box_keys.is_empty() {
             file.box_keys
         } else {

@@ -10,32 +10,60 @@ pub mod config;
 
 use std::{future::Future, sync::Arc, time::Instant};
 
-use essensys_core::{gateway::Ports, ports::NoEvents, Gateway};
+use anyhow::Context;
+use essensys_core::{
+    gateway::Ports,
+    ports::{ActionQueue, ExchangeStore, NoEvents},
+    Gateway,
+};
 use essensys_http_api::ApiState;
 use essensys_legacy_http::{Admission, Server, ServerConfig, Stats};
 use essensys_memory::{MemoryQueue, MemoryStore, RandomGuids, SystemClock};
+use essensys_redis::{RedisOptions, RedisState};
 use tokio::net::TcpListener;
 
 pub use config::{Cli, Settings, StoreKind};
 
-/// Builds the gateway on the configured store.
-pub fn gateway(settings: &Settings) -> Arc<Gateway> {
-    let ports = match settings.store {
-        StoreKind::Memory => Ports {
-            store: Arc::new(MemoryStore::new()),
-            queue: Arc::new(MemoryQueue::new()),
-            events: Arc::new(NoEvents),
-            clock: Arc::new(SystemClock),
-            guids: Arc::new(RandomGuids),
-        },
+/// Builds the gateway on the configured store. A Redis store that cannot be reached yet is not
+/// an error: the adapter says so, serves the box from its local cache and reconnects by itself.
+pub async fn gateway(settings: &Settings) -> anyhow::Result<Arc<Gateway>> {
+    let (store, queue): (Arc<dyn ExchangeStore>, Arc<dyn ActionQueue>) = match &settings.store {
+        StoreKind::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryQueue::new())),
+        StoreKind::Redis(url) => {
+            let state = RedisState::connect(RedisOptions::new(url.clone()))
+                .await
+                .with_context(|| format!("cannot use the Redis store {}", redact_url(url)))?;
+            (state.clone(), state)
+        }
     };
-    Arc::new(Gateway::new(ports, settings.gateway.clone()))
+    let ports = Ports {
+        store,
+        queue,
+        events: Arc::new(NoEvents),
+        clock: Arc::new(SystemClock),
+        guids: Arc::new(RandomGuids),
+    };
+    Ok(Arc::new(Gateway::new(ports, settings.gateway.clone())))
+}
+
+/// A Redis URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Serves boxes and the API on `listener` until `shutdown` completes, then finishes the replies
 /// in flight.
-pub async fn serve(settings: Settings, listener: TcpListener, shutdown: impl Future) {
-    let gateway = gateway(&settings);
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future,
+) -> anyhow::Result<()> {
+    let gateway = gateway(&settings).await?;
     let stats = Arc::new(Stats::default());
     let debug_stats = stats.clone();
     let api = ApiState {
@@ -65,4 +93,5 @@ pub async fn serve(settings: Settings, listener: TcpListener, shutdown: impl Fut
     };
     let server = Server::new(gateway, essensys_http_api::router(api), config, stats);
     server.run(listener, shutdown).await;
+    Ok(())
 }

@@ -64,7 +64,7 @@ fn run(settings: Settings) -> anyhow::Result<()> {
             admin_token = settings.admin_token.is_some(),
             "essensys-backend ready"
         );
-        serve(settings, listener, shutdown_signal()).await;
+        serve(settings, listener, shutdown_signal()).await?;
         info!("stopped");
         Ok(())
     })

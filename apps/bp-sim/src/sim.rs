@@ -439,6 +439,12 @@ impl BoxSim {
         &self.config
     }
 
+    /// Points the box at another server from its next request on (as when DNS answers with
+    /// another gateway), keeping its table and house.
+    pub fn set_server(&mut self, server: SocketAddr) {
+        self.config.server = server;
+    }
+
     /// The client id the server sees for this box (`None` without a key).
     pub fn client_id(&self) -> Option<ClientId> {
         self.config.key.as_ref().map(Key::client_id)

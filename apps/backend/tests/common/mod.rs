@@ -19,7 +19,11 @@ pub async fn start(extra: &[&str]) -> SocketAddr {
     let settings = Settings::resolve(Cli::parse_from(args)).expect("settings");
     let listener = TcpListener::bind(settings.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(serve(settings, listener, std::future::pending::<()>()));
+    tokio::spawn(async move {
+        serve(settings, listener, std::future::pending::<()>())
+            .await
+            .expect("backend serves");
+    });
     addr
 }
 

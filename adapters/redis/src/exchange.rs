@@ -1,0 +1,219 @@
+//! [`ExchangeStore`] on Redis: each box's table, history and contact, in the shared schema.
+
+use async_trait::async_trait;
+use deadpool_redis::redis;
+use essensys_core::{
+    ports::{Change, ClientInfo, Contact, ExchangeStore, PortError, Sample, HISTORY_LEN},
+    ClientId, Index, Param, Value,
+};
+
+use crate::{
+    error::Failure,
+    keys::{self, BoxKeys},
+    requests,
+    state::RedisState,
+    wire,
+};
+
+const READ_REFUSED: &str = "redis unreachable: state cannot be read until it is back";
+
+impl RedisState {
+    /// A read: refused while down, marks down on a connectivity failure.
+    async fn read<T>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, Failure>>,
+    ) -> Result<T, PortError> {
+        self.shared.ensure_up(READ_REFUSED).await?;
+        op.await.map_err(|failure| {
+            if failure.is_unreachable() {
+                self.shared.went_down(&failure);
+            }
+            failure.into_port()
+        })
+    }
+}
+
+#[async_trait]
+impl ExchangeStore for RedisState {
+    /// One pipeline (one round trip); buffered while Redis is down.
+    async fn record_poll(&self, client: &ClientId, contact: &Contact) -> Result<(), PortError> {
+        let shared = &self.shared;
+        if shared.outage.is_down() {
+            shared.outage.buffer_poll(client, contact);
+            return Ok(());
+        }
+        match requests::record_poll(&shared.redis, client, contact).await {
+            Ok(()) => Ok(()),
+            Err(failure) if failure.is_unreachable() => {
+                shared.went_down(&failure);
+                shared.outage.buffer_poll(client, contact);
+                Ok(())
+            }
+            Err(failure) => Err(failure.into_port()),
+        }
+    }
+
+    /// One script (one round trip). While Redis is down the latest value of each cell is
+    /// buffered and no change is reported (the changes are written, not published, when Redis
+    /// is back).
+    async fn apply_report(
+        &self,
+        client: &ClientId,
+        contact: &Contact,
+        version: Option<&str>,
+        params: &[Param],
+    ) -> Result<Vec<Change>, PortError> {
+        let shared = &self.shared;
+        if shared.outage.is_down() {
+            shared
+                .outage
+                .buffer_report(client, contact, version, params);
+            return Ok(Vec::new());
+        }
+        let cells: Vec<_> = params.iter().map(|&p| (p, contact.at)).collect();
+        match requests::apply(&shared.redis, client, contact, version, &cells).await {
+            Ok(changes) => Ok(changes),
+            Err(failure) if failure.is_unreachable() => {
+                shared.went_down(&failure);
+                shared
+                    .outage
+                    .buffer_report(client, contact, version, params);
+                Ok(Vec::new())
+            }
+            Err(failure) => Err(failure.into_port()),
+        }
+    }
+
+    async fn values(
+        &self,
+        client: &ClientId,
+        indices: &[Index],
+    ) -> Result<Vec<Option<Value>>, PortError> {
+        if indices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = BoxKeys::new(client);
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(keys.exchange())
+            .arg(indices.iter().map(|i| i.get()).collect::<Vec<_>>());
+        let op = async {
+            let (raw,): (Vec<Option<String>>,) = self.shared.redis.pipeline(&pipe).await?;
+            Ok(indices
+                .iter()
+                .zip(raw)
+                .map(|(index, text)| decode_value(client, *index, text.as_deref()))
+                .collect())
+        };
+        self.read(op).await
+    }
+
+    async fn table(&self, client: &ClientId) -> Result<Vec<Param>, PortError> {
+        let keys = BoxKeys::new(client);
+        let mut pipe = redis::pipe();
+        pipe.hgetall(keys.exchange());
+        let op = async {
+            let (raw,): (Vec<(String, String)>,) = self.shared.redis.pipeline(&pipe).await?;
+            let mut table: Vec<Param> = raw
+                .into_iter()
+                .filter_map(|(field, text)| {
+                    let Ok(index) = field.parse::<Index>() else {
+                        tracing::warn!(%client, field, "exchange field is not a cell index: skipped");
+                        return None;
+                    };
+                    decode_value(client, index, Some(&text)).map(|v| Param::new(index, v))
+                })
+                .collect();
+            table.sort_by_key(|p| p.index);
+            Ok(table)
+        };
+        self.read(op).await
+    }
+
+    async fn history(&self, client: &ClientId, index: Index) -> Result<Vec<Sample>, PortError> {
+        let keys = BoxKeys::new(client);
+        let mut pipe = redis::pipe();
+        pipe.lrange(keys.history(index), 0, HISTORY_LEN as isize - 1);
+        let op = async {
+            let (raw,): (Vec<String>,) = self.shared.redis.pipeline(&pipe).await?;
+            // stored newest first
+            Ok(raw
+                .iter()
+                .rev()
+                .filter_map(|text| {
+                    let sample = wire::decode_sample(text);
+                    if sample.is_none() {
+                        tracing::warn!(%client, %index, sample = text, "history entry is not millis:value: skipped");
+                    }
+                    sample
+                })
+                .collect())
+        };
+        self.read(op).await
+    }
+
+    /// Every id in `essensys:clients`, by id, with its `authinfo` and `last_poll`.
+    async fn clients(&self) -> Result<Vec<ClientInfo>, PortError> {
+        let redis = &self.shared.redis;
+        let op = async {
+            let mut pipe = redis::pipe();
+            pipe.smembers(keys::CLIENTS);
+            let (members,): (Vec<String>,) = redis.pipeline(&pipe).await?;
+            let mut ids: Vec<ClientId> = members
+                .iter()
+                .filter_map(|m| {
+                    ClientId::new(m)
+                        .inspect_err(|e| tracing::warn!(reason = %e, "{} holds an invalid client id: skipped", keys::CLIENTS))
+                        .ok()
+                })
+                .collect();
+            ids.sort();
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                let keys = BoxKeys::new(id);
+                pipe.cmd("HMGET")
+                    .arg(keys.authinfo())
+                    .arg(&["ip", "version", "updated"])
+                    .get(keys.last_poll());
+            }
+            let raw: Vec<redis::Value> = redis.pipeline(&pipe).await?;
+            let malformed = || Failure::failed("unexpected reply when listing clients");
+            ids.into_iter()
+                .zip(raw.chunks_exact(2))
+                .map(|(id, pair)| {
+                    let info: Vec<Option<String>> =
+                        redis::from_redis_value(&pair[0]).map_err(|_| malformed())?;
+                    let last_poll: Option<String> =
+                        redis::from_redis_value(&pair[1]).map_err(|_| malformed())?;
+                    let field = |n: usize| info.get(n).cloned().flatten();
+                    let seen = [field(2), last_poll]
+                        .iter()
+                        .flatten()
+                        .filter_map(|t| wire::parse_rfc3339(t))
+                        .max()
+                        .unwrap_or_default();
+                    Ok(ClientInfo {
+                        address: field(0).and_then(|ip| ip.parse().ok()),
+                        version: field(1),
+                        last_seen: seen,
+                        id,
+                    })
+                })
+                .collect()
+        };
+        self.read(op).await
+    }
+}
+
+/// A stored value, or `None` (with a warning) when another tool stored something else.
+fn decode_value(client: &ClientId, index: Index, text: Option<&str>) -> Option<Value> {
+    let text = text?;
+    let value = text.parse().ok();
+    if value.is_none() {
+        tracing::warn!(%client, %index, value = text, "stored value is not a byte: taken as never reported");
+    }
+    value
+}
