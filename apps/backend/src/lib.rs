@@ -24,18 +24,31 @@ use tokio::net::TcpListener;
 
 pub use config::{Cli, Settings, StoreKind};
 
+/// The gateway and, when state lives in Redis, the Redis adapter (for its health and counters).
+pub struct Wiring {
+    /// The use cases on the configured adapters.
+    pub gateway: Arc<Gateway>,
+    /// The Redis adapter, if `--store redis://…`.
+    pub redis: Option<Arc<RedisState>>,
+}
+
 /// Builds the gateway on the configured store. A Redis store that cannot be reached yet is not
 /// an error: the adapter says so, serves the box from its local cache and reconnects by itself.
-pub async fn gateway(settings: &Settings) -> anyhow::Result<Arc<Gateway>> {
-    let (store, queue): (Arc<dyn ExchangeStore>, Arc<dyn ActionQueue>) = match &settings.store {
-        StoreKind::Memory => (Arc::new(MemoryStore::new()), Arc::new(MemoryQueue::new())),
-        StoreKind::Redis(url) => {
-            let state = RedisState::connect(RedisOptions::new(url.clone()))
-                .await
-                .with_context(|| format!("cannot use the Redis store {}", redact_url(url)))?;
-            (state.clone(), state)
-        }
-    };
+pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
+    let (store, queue, redis): (Arc<dyn ExchangeStore>, Arc<dyn ActionQueue>, _) =
+        match &settings.store {
+            StoreKind::Memory => (
+                Arc::new(MemoryStore::new()),
+                Arc::new(MemoryQueue::new()),
+                None,
+            ),
+            StoreKind::Redis(url) => {
+                let state = RedisState::connect(RedisOptions::new(url.clone()))
+                    .await
+                    .with_context(|| format!("cannot use the Redis store {}", redact_url(url)))?;
+                (state.clone(), state.clone(), Some(state))
+            }
+        };
     let ports = Ports {
         store,
         queue,
@@ -43,7 +56,10 @@ pub async fn gateway(settings: &Settings) -> anyhow::Result<Arc<Gateway>> {
         clock: Arc::new(SystemClock),
         guids: Arc::new(RandomGuids),
     };
-    Ok(Arc::new(Gateway::new(ports, settings.gateway.clone())))
+    Ok(Wiring {
+        gateway: Arc::new(Gateway::new(ports, settings.gateway.clone())),
+        redis,
+    })
 }
 
 /// A Redis URL without its password, for messages.
@@ -63,7 +79,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future,
 ) -> anyhow::Result<()> {
-    let gateway = gateway(&settings).await?;
+    let Wiring { gateway, redis } = wire(&settings).await?;
     let stats = Arc::new(Stats::default());
     let debug_stats = stats.clone();
     let api = ApiState {
@@ -72,13 +88,16 @@ pub async fn serve(
         store_kind: settings.store.name(),
         started: Instant::now(),
         debug: Arc::new(move || {
-            serde_json::Value::Object(
-                debug_stats
-                    .snapshot()
-                    .into_iter()
-                    .map(|(name, n)| (name.to_string(), n.into()))
-                    .collect(),
-            )
+            let mut counters: serde_json::Map<String, serde_json::Value> = debug_stats
+                .snapshot()
+                .into_iter()
+                .map(|(name, n)| (name.to_string(), n.into()))
+                .collect();
+            if let Some(redis) = &redis {
+                counters.insert("redis_round_trips".into(), redis.round_trips().into());
+                counters.insert("redis".into(), format!("{:?}", redis.health()).into());
+            }
+            serde_json::Value::Object(counters)
         }),
     };
     let admission = if settings.box_keys.is_empty() {
