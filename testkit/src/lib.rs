@@ -1,8 +1,14 @@
 //! `essensys-testkit` — private instances of the real servers the integration tests talk to,
 //! each on a free loopback port with its own data directory, stopped when dropped. Tests never
 //! use (or disturb) the machine's own services on their standard ports.
+//!
+//! [`contract`] holds the storage ports' contract: the gateway's use cases that every
+//! [`ExchangeStore`](essensys_core::ports::ExchangeStore) /
+//! [`ActionQueue`](essensys_core::ports::ActionQueue) adapter must pass.
 
 #![deny(missing_docs)]
+
+pub mod contract;
 
 use std::{
     io::{Read, Write},

@@ -3,12 +3,13 @@
 
 mod common;
 
-use common::{fixture, id, lines};
+use common::{fixture, lines};
 use essensys_core::{
     action::{Slot, Writes},
     ports::ActionQueue,
     reply, Block, Command, Guid, Index, Param, Value,
 };
+use essensys_testkit::contract::id;
 
 /// A small deterministic generator (xorshift64*), so failures replay.
 struct Rng(u64);

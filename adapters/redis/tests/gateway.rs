@@ -1,83 +1,35 @@
-//! The gateway's use cases on Redis: the same contract as the in-memory adapters
-//! (adapters/memory/tests/gateway.rs), plus the keys other tools read.
+//! The gateway's use cases on Redis: the storage ports' contract
+//! (`essensys_testkit::contract`, which the in-memory adapters pass too), each law on a fresh
+//! `RedisState`, plus what only Redis has: the keys other tools read, the scripts, concurrency.
 
 mod common;
 
-use common::{contact, fixture, hash, id, lamp, lines, poll};
+use common::{fixture, fixture_with, hash, lines};
 use essensys_core::{
     action::Slot,
     gateway::InjectError,
-    order::RawCell,
-    ports::{ActionQueue, Change, Event, ExchangeStore, PortError, Timestamp, HISTORY_LEN},
+    ports::{ActionQueue, ExchangeStore, PortError, Timestamp},
     reply::{self, ONE_SEGMENT_LIMIT},
-    ClientId, Command, Guid, Index, Order, Param, Value,
+    ClientId, Command, Guid,
 };
-
-fn index(i: u16) -> Index {
-    Index::new(i).expect("index")
-}
+use essensys_testkit::contract::{self, contact, id, lamp, poll};
 
 #[tokio::test]
 async fn orders_wait_for_a_box_and_pick_the_only_one() {
     let f = fixture().await;
-    assert_eq!(
-        f.gateway.inject(None, &lamp(true)).await,
-        Err(InjectError::NoBox)
-    );
-    let mut out = Vec::new();
-    f.gateway
-        .server_infos(&id("box1"), &contact(1_000), &mut out)
-        .await
-        .expect("poll");
-    let injected = f.gateway.inject(None, &lamp(true)).await.expect("queued");
-    assert_eq!(injected.client, id("box1"));
-    f.gateway
-        .server_infos(&id("box2"), &contact(2_000), &mut out)
-        .await
-        .expect("poll");
-    assert!(
-        matches!(f.gateway.inject(None, &lamp(true)).await, Err(InjectError::SeveralBoxes(ids)) if ids == ["box1", "box2"])
-    );
+    contract::orders_wait_for_a_box_and_pick_the_only_one(&f).await;
+}
+
+#[tokio::test]
+async fn refused_orders_queue_nothing_and_say_why() {
+    let f = fixture().await;
+    contract::refused_orders_queue_nothing_and_say_why(&f).await;
 }
 
 #[tokio::test]
 async fn actions_are_delivered_whole_until_acked() {
     let f = fixture().await;
-    let client = id("box1");
-    // five conflicting orders: on, off, on, off, on -> five separate scenes
-    for n in 0..5 {
-        f.gateway
-            .inject(Some(&client), &lamp(n % 2 == 0))
-            .await
-            .expect("queued");
-    }
-    let budget = ONE_SEGMENT_LIMIT;
-    let (body, sent) = poll(&f.gateway, &client, budget).await;
-    assert_eq!(sent, 3, "three full scenes fit, not four: {body}");
-    assert!(body.len() <= budget);
-    // not acked: sent again, the same bytes
-    let (again, sent_again) = poll(&f.gateway, &client, budget).await;
-    assert_eq!((again.as_str(), sent_again), (body.as_str(), 3));
-    let pending = f.gateway.pending(&client).await.expect("pending");
-    assert_eq!(
-        pending.iter().map(|q| q.sent).collect::<Vec<_>>(),
-        [true, true, true, false, false]
-    );
-    for q in &pending[..3] {
-        let guid = q.action.guid.as_str();
-        assert!(f.gateway.ack(&client, guid).await.expect("ack"));
-        assert!(
-            !f.gateway.ack(&client, guid).await.expect("ack twice"),
-            "idempotent"
-        );
-    }
-    let (_, rest) = poll(&f.gateway, &client, budget).await;
-    assert_eq!(rest, 2);
-    assert!(!f
-        .gateway
-        .ack(&client, "not/a guid")
-        .await
-        .expect("malformed ack"));
+    contract::actions_are_delivered_whole_until_acked(&f).await;
     let sent_set = lines(
         &f.redis
             .cli(&["SMEMBERS", "essensys:client:box1:actions:sent"]),
@@ -88,163 +40,37 @@ async fn actions_are_delivered_whole_until_acked() {
 #[tokio::test]
 async fn compatible_orders_merge_until_sent() {
     let f = fixture().await;
-    let client = id("box1");
-    let first = f
-        .gateway
-        .inject(Some(&client), &lamp(true))
-        .await
-        .expect("queued");
-    let stairs = Order::Cells(vec![RawCell {
-        k: 613,
-        v: "1".into(),
-    }]);
-    let second = f
-        .gateway
-        .inject(Some(&client), &stairs)
-        .await
-        .expect("queued");
-    assert!(second.enqueued[0].merged);
-    assert_eq!(second.enqueued[0].guid, first.enqueued[0].guid);
-    let (body, sent) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
-    assert_eq!(sent, 1);
-    assert!(body.contains(r#"{"k":613,"v":"65"}"#), "{body}");
-    // once sent, nothing merges into it any more
-    let third = f
-        .gateway
-        .inject(Some(&client), &stairs)
-        .await
-        .expect("queued");
-    assert!(!third.enqueued[0].merged);
-    assert_eq!(f.gateway.pending(&client).await.expect("pending").len(), 2);
+    contract::compatible_orders_merge_until_sent(&f).await;
 }
 
 #[tokio::test]
 async fn each_box_has_its_own_queue() {
     let f = fixture().await;
-    f.gateway
-        .inject(Some(&id("box1")), &lamp(true))
-        .await
-        .expect("queued");
-    let (_, other) = poll(&f.gateway, &id("box2"), ONE_SEGMENT_LIMIT).await;
-    assert_eq!(other, 0);
-    let (_, mine) = poll(&f.gateway, &id("box1"), ONE_SEGMENT_LIMIT).await;
-    assert_eq!(mine, 1);
-    let pending = f.gateway.pending(&id("box1")).await.expect("pending");
-    assert!(!f
-        .gateway
-        .ack(&id("box2"), pending[0].action.guid.as_str())
-        .await
-        .expect("ack"));
-    assert_eq!(
-        f.gateway.pending(&id("box1")).await.expect("pending").len(),
-        1
-    );
+    contract::each_box_has_its_own_queue(&f).await;
 }
 
 #[tokio::test]
 async fn status_reports_store_what_they_can() {
     let f = fixture().await;
-    let client = id("box1");
-    let body = br#"{"version":"V37","ek":[{k:349,v:"17"},{k:11,v:"10000000"},{k:350,v:"#;
-    let outcome = f
-        .gateway
-        .report_status(&client, &contact(1_000), body)
-        .await
-        .expect("stored");
-    assert_eq!(outcome.stored, 2);
-    assert_eq!(outcome.errors.len(), 1);
-    let values = f
-        .gateway
-        .read_values(&client, &[index(349), index(11), index(350)])
-        .await
-        .expect("values");
-    let values: Vec<Option<u8>> = values.into_iter().map(|(_, v)| v.map(Value::get)).collect();
-    assert_eq!(values, vec![Some(17), Some(1), None]);
-    let clients = f.gateway.clients().await.expect("clients");
-    assert_eq!(clients[0].version.as_deref(), Some("37"));
-    let events = f.events.take();
-    assert!(
-        matches!(&events[..], [Event::Garbled { .. }, Event::Reported { changes, .. }] if changes.len() == 2)
-    );
-    // the same report again changes nothing and records no history
-    f.gateway
-        .report_status(&client, &contact(2_000), body)
-        .await
-        .expect("stored");
-    assert!(!f
-        .events
-        .take()
-        .iter()
-        .any(|e| matches!(e, Event::Reported { .. })));
-    assert_eq!(
-        f.gateway
-            .history(&client, index(349))
-            .await
-            .expect("history")
-            .len(),
-        1
-    );
-    assert_eq!(
-        f.gateway.table(&client).await.expect("table"),
-        vec![
-            Param::new(index(11), Value::from(1)),
-            Param::new(index(349), Value::from(17))
-        ]
-    );
+    contract::status_reports_store_what_they_can(&f).await;
 }
 
 #[tokio::test]
 async fn changes_carry_the_old_value_and_history_is_bounded() {
     let f = fixture().await;
-    let client = id("box1");
-    let cell = |v: u8| [Param::new(index(349), Value::from(v))];
-    let first = f
-        .state
-        .apply_report(&client, &contact(1_000), Some("37"), &cell(17))
-        .await
-        .expect("report");
-    assert_eq!(
-        first,
-        vec![Change {
-            index: index(349),
-            old: None,
-            new: Value::from(17)
-        }]
-    );
-    let second = f
-        .state
-        .apply_report(&client, &contact(2_000), None, &cell(18))
-        .await
-        .expect("report");
-    assert_eq!(second[0].old, Some(Value::from(17)));
-    for n in 0..40u64 {
-        f.state
-            .apply_report(&client, &contact(3_000 + n), None, &cell((n % 2) as u8))
-            .await
-            .expect("report");
-        // unchanged: no history
-        f.state
-            .apply_report(&client, &contact(3_000 + n), None, &cell((n % 2) as u8))
-            .await
-            .expect("report");
-    }
-    let history = f.state.history(&client, index(349)).await.expect("history");
-    assert_eq!(history.len(), HISTORY_LEN);
-    assert_eq!(
-        history.last().map(|s| s.at),
-        Some(Timestamp(3_039)),
-        "oldest first"
-    );
-    assert_eq!(history[0].at, Timestamp(3_015));
+    contract::changes_carry_the_old_value_and_history_is_bounded(&f).await;
+    // stored newest first
     assert_eq!(
         f.redis
             .cli(&["LINDEX", "essensys:client:box1:history:349", "0"]),
         "3039:1"
     );
-    assert_eq!(
-        f.state.values(&client, &[]).await.expect("no indices"),
-        vec![]
-    );
+}
+
+#[tokio::test]
+async fn serverinfos_rotates_through_the_watch_list() {
+    let f = fixture_with(contract::watch_list_config()).await;
+    contract::serverinfos_rotates_through_the_watch_list(&f).await;
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{fixture, id, lines, poll};
+use common::{fixture, lines};
 use essensys_core::{reply::ONE_SEGMENT_LIMIT, ClientId};
+use essensys_testkit::contract::{id, lamp, poll};
 
 const GLOBAL: &str = "essensys:global:actions";
 
@@ -66,7 +67,7 @@ async fn legacy_actions_queue_behind_what_is_already_there() {
     let f = fixture().await;
     let default = ClientId::default_box();
     f.gateway
-        .inject(Some(&default), &common::lamp(false))
+        .inject(Some(&default), &lamp(false))
         .await
         .expect("queued");
     // a plain write expanding to two actions (41 cells: chunked by 30), with its guid kept

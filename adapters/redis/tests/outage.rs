@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{contact, fixture, gateway_on, id, lamp, lines, options, poll, wait_up};
+use common::{fixture, gateway_on, lines, options, wait_up};
 use essensys_core::{
     gateway::InjectError,
     ports::{ActionQueue, Event, ExchangeStore, PortError},
@@ -13,6 +13,10 @@ use essensys_core::{
     Index,
 };
 use essensys_redis::{Health, RedisOptions, RedisState};
+use essensys_testkit::{
+    contract::{contact, id, lamp, poll},
+    RedisServer,
+};
 
 const REFUSED: &str = "redis unreachable: order not queued, retry later";
 
@@ -166,7 +170,6 @@ async fn values_and_queues_survive_a_redis_restart() {
     let before = f.gateway.pending(&client).await.expect("pending");
 
     f.redis.restart();
-    common::wait_ready(&f.redis);
 
     // the same state carries on (its connection is renewed without an outage)...
     assert_eq!(f.gateway.pending(&client).await.expect("pending"), before);
@@ -187,7 +190,7 @@ async fn values_and_queues_survive_a_redis_restart() {
 
 #[tokio::test]
 async fn unreachable_at_startup_then_recovers_by_itself() {
-    let mut redis = common::start_redis();
+    let mut redis = RedisServer::start();
     redis.stop();
     let state = RedisState::connect(options(redis.url()))
         .await

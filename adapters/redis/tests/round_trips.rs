@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{contact, fixture, id, lamp, poll, Fixture};
+use common::{fixture, Fixture};
 use essensys_core::reply::ONE_SEGMENT_LIMIT;
+use essensys_testkit::contract::{contact, id, lamp, poll};
 
 /// `calls` of one command in `INFO commandstats`.
 fn calls(f: &Fixture, command: &str) -> u64 {

@@ -1,26 +1,31 @@
 //! Shared by the integration tests: a private redis-server, a `RedisState` on it and a
-//! `Gateway` on that state (with memory's deterministic clock, guids and event recorder).
+//! `Gateway` on that state (the contract's [`contract::Fixture`]: memory's deterministic clock,
+//! guids and event recorder). The request helpers (`contact`, `id`, `lamp`, `poll`) are
+//! `essensys_testkit::contract`'s.
 
 #![allow(dead_code)]
 
-use std::{sync::Arc, time::Duration};
+use std::{ops::Deref, sync::Arc, time::Duration};
 
-use essensys_core::{
-    catalog::DeviceKind,
-    gateway::{GatewayConfig, Ports},
-    order::{DeviceOrder, Switch},
-    ports::{Contact, Timestamp},
-    ClientId, Gateway, Order,
-};
-use essensys_memory::{CountingGuids, ManualClock, RecordedEvents};
+use essensys_core::{gateway::GatewayConfig, Gateway};
+use essensys_memory::RecordedEvents;
 use essensys_redis::{Health, RedisOptions, RedisState};
-use essensys_testkit::RedisServer;
+use essensys_testkit::{contract, RedisServer};
 
+/// A private redis-server, a state on it and a gateway on that state. Derefs to the
+/// contract's fixture (`f.gateway`, `f.events`), so it can be handed to the contract's laws.
 pub struct Fixture {
     pub redis: RedisServer,
     pub state: Arc<RedisState>,
-    pub gateway: Gateway,
-    pub events: Arc<RecordedEvents>,
+    pub contract: contract::Fixture,
+}
+
+impl Deref for Fixture {
+    type Target = contract::Fixture;
+
+    fn deref(&self) -> &contract::Fixture {
+        &self.contract
+    }
 }
 
 pub fn options(url: String) -> RedisOptions {
@@ -30,89 +35,30 @@ pub fn options(url: String) -> RedisOptions {
     }
 }
 
-/// A private redis-server that answers `PING`.
-pub fn start_redis() -> RedisServer {
-    let redis = RedisServer::start();
-    wait_ready(&redis);
-    redis
-}
-
-/// Waits until the server answers `PING`: the testkit's port check can succeed before
-/// redis-server listens (a loopback connect to a free port in the ephemeral range may
-/// connect to itself), which would make the first request of a test fail.
-pub fn wait_ready(redis: &RedisServer) {
-    let start = std::time::Instant::now();
-    while redis.cli(&["PING"]) != "PONG" {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "redis-server at {} does not answer",
-            redis.url()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
+/// A fixture whose gateway has the default configuration.
 pub async fn fixture() -> Fixture {
-    let redis = start_redis();
+    fixture_with(GatewayConfig::default()).await
+}
+
+/// A fixture whose gateway has `config`.
+pub async fn fixture_with(config: GatewayConfig) -> Fixture {
+    let redis = RedisServer::start();
     let state = RedisState::connect(options(redis.url()))
         .await
         .expect("valid url");
     assert_eq!(state.health(), Health::Up, "redis at {}", redis.url());
-    let (gateway, events) = gateway_on(&state);
+    let contract = contract::Fixture::new(state.clone(), state.clone(), config);
     Fixture {
         redis,
         state,
-        gateway,
-        events,
+        contract,
     }
 }
 
 pub fn gateway_on(state: &Arc<RedisState>) -> (Gateway, Arc<RecordedEvents>) {
-    let events = Arc::new(RecordedEvents::default());
-    let ports = Ports {
-        store: state.clone(),
-        queue: state.clone(),
-        events: events.clone(),
-        clock: Arc::new(ManualClock::new(Timestamp(1_000))),
-        guids: Arc::new(CountingGuids::default()),
-    };
-    (Gateway::new(ports, GatewayConfig::default()), events)
-}
-
-pub fn contact(at: u64) -> Contact {
-    Contact {
-        at: Timestamp(at),
-        address: "192.0.2.7".parse().ok(),
-        authorization: Some("Basic NzY3MTc5YzdhMmJmZjE5Njo1MWNlOTdkMjk0YzMwY2Zi".into()),
-    }
-}
-
-pub fn id(s: &str) -> ClientId {
-    ClientId::new(s).expect("client id")
-}
-
-pub fn lamp(on: bool) -> Order {
-    let switch = if on {
-        Switch::OnOrOpen
-    } else {
-        Switch::OffOrClose
-    };
-    Order::Devices(vec![DeviceOrder::find(
-        DeviceKind::Light,
-        "petite_chambre_3",
-        switch,
-    )
-    .expect("lamp")])
-}
-
-/// `myactions` through the gateway: the body and how many actions it carries.
-pub async fn poll(gateway: &Gateway, client: &ClientId, budget: usize) -> (String, usize) {
-    let mut out = Vec::new();
-    let guids = gateway
-        .poll_actions(client, budget, &mut out)
-        .await
-        .expect("poll");
-    (String::from_utf8(out).expect("utf-8"), guids.len())
+    let contract::Fixture { gateway, events } =
+        contract::Fixture::new(state.clone(), state.clone(), GatewayConfig::default());
+    (gateway, events)
 }
 
 /// Waits (polling `health`, no fixed sleep) until the state is up again.
