@@ -114,7 +114,8 @@ pub trait ExchangeStore: Send + Sync + 'static {
     /// Records a `serverinfos` poll: the box is alive at `contact`.
     ///
     /// # Errors
-    /// MUST return [`PortError::Unavailable`] when the backend cannot be reached.
+    /// MUST return [`PortError::Unavailable`] when the backend cannot be reached and the poll is
+    /// not kept for later (an adapter that buffers it until the backend is back returns `Ok`).
     async fn record_poll(&self, client: &ClientId, contact: &Contact) -> Result<(), PortError>;
 
     /// Stores the values a box reported and its contact; returns the cells whose value changed
@@ -122,7 +123,9 @@ pub trait ExchangeStore: Send + Sync + 'static {
     /// history, which keeps the last [`HISTORY_LEN`] samples.
     ///
     /// # Errors
-    /// MUST return [`PortError::Unavailable`] when the backend cannot be reached.
+    /// MUST return [`PortError::Unavailable`] when the backend cannot be reached and the report
+    /// is lost. An adapter that buffers it until the backend is back returns `Ok` (with no
+    /// changes: they are computed when the report is written).
     async fn apply_report(
         &self,
         client: &ClientId,
