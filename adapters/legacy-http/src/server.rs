@@ -185,6 +185,13 @@ impl Server {
             .get(head.len..wanted.min(buf.len()))
             .unwrap_or_default()
             .to_vec();
+        let expects_continue = head
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        if expects_continue && body.len() < head.content_length {
+            // curl and other API clients wait for this before sending a body (the box never asks)
+            stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+        }
         while body.len() < head.content_length {
             if read_some(stream, &mut body, head.content_length).await? == 0 {
                 return Ok(()); // closed mid-body

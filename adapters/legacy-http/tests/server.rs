@@ -114,6 +114,31 @@ async fn other_paths_go_to_the_router_in_one_reply() {
 }
 
 #[tokio::test]
+async fn clients_expecting_100_continue_get_it_before_sending_the_body() {
+    let (addr, _) = start(Duration::from_secs(10)).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            b"POST /api/mystatus HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 25\r\n\r\n",
+        )
+        .await
+        .expect("send head");
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut interim))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream
+        .write_all(br#"{"version":"V37","ek":[]}"#)
+        .await
+        .expect("send body");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.expect("read");
+    assert_eq!(status_line(&reply), "HTTP/1.1 201 Created");
+}
+
+#[tokio::test]
 async fn oversized_and_malformed_requests_get_clear_errors() {
     let (addr, _) = start(Duration::from_secs(10)).await;
     let mut big = b"GET /hello HTTP/1.1\r\nX-Junk: ".to_vec();
