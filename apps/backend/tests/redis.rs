@@ -190,18 +190,44 @@ async fn a_killed_backend_loses_nothing() {
 async fn a_redis_restart_is_invisible_to_the_box() {
     let mut redis = RedisServer::start();
     let backend = Backend::spawn(&redis.url());
-    let mut box_a = sim(backend.addr());
+    let addr = backend.addr();
+    let mut box_a = sim(addr);
     cycle(&mut box_a).await;
+    // the box cycles on its own (every 50 ms) while orders come in and Redis restarts
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let cycling = tokio::spawn(async move {
+        let mut executed = Vec::new();
+        let mut cycles = 0;
+        while stop_rx.try_recv().is_err() {
+            executed.extend(cycle(&mut box_a).await.into_iter().map(|a| a.guid));
+            cycles += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drain(&mut box_a, &mut executed).await;
+        (executed, cycles)
+    });
     let mut queued = Vec::new();
-    let mut executed = Vec::new();
     for (n, (path, body)) in ORDERS.iter().enumerate() {
-        queued.push(order(backend.addr(), path, body).await.expect("queued"));
         if n == 2 {
             redis.restart();
         }
-        executed.extend(cycle(&mut box_a).await.into_iter().map(|a| a.guid));
+        // an order refused while Redis comes back (503) is given again: never lost silently
+        let started = Instant::now();
+        loop {
+            match order(addr, path, body).await {
+                Ok(guid) => break queued.push(guid),
+                Err((503, _)) if started.elapsed() < Duration::from_secs(10) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(other) => panic!("order refused: {other:?}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    drain(&mut box_a, &mut executed).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = stop_tx.send(());
+    let (executed, cycles) = cycling.await.expect("the box task");
+    assert!(cycles >= 5, "the box kept cycling: {cycles} cycles");
     assert_exactly_once(&queued, &executed);
     assert_eq!(queue_len(&redis), "0");
 }
