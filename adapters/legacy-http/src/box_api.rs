@@ -18,7 +18,7 @@ use essensys_core::{
     reply::{self, BOX_READ_LIMIT, ONE_SEGMENT_LIMIT},
     ClientId, Gateway,
 };
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::{
     request::Head,
@@ -167,7 +167,7 @@ impl BoxApi {
                             .actions_sent
                             .fetch_add(guids.len() as u64, std::sync::atomic::Ordering::Relaxed);
                         if !guids.is_empty() {
-                            debug!(%client, ?guids, "actions delivered");
+                            info!(%client, ?guids, "actions delivered to the box");
                         }
                     }
                     Err(e) => {
@@ -182,7 +182,7 @@ impl BoxApi {
             Endpoint::Done(guid) => {
                 Stats::bump(&stats.done);
                 match gateway.ack(&client, guid).await {
-                    Ok(true) => debug!(%client, guid, "action acked"),
+                    Ok(true) => info!(%client, guid, "action done by the box"),
                     Ok(false) => debug!(%client, guid, "ack for an unknown or already acked guid"),
                     Err(e) => {
                         Stats::bump(&stats.store_errors);
