@@ -30,7 +30,7 @@ impl Status {
     }
 }
 
-/// The length of the head [`write`] produces for a body of `body_len` bytes.
+/// The length of the head [`write()`](fn@write) produces for a body of `body_len` bytes.
 pub fn head_len(status: Status, content_type: &str, body_len: usize) -> usize {
     let status_line = "HTTP/1.1 200 ".len() + status.reason().len() + 2;
     status_line

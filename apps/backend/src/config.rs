@@ -22,7 +22,7 @@ pub enum LogFormat {
 /// essensys-backend: the gateway an Essensys box (BP_MQX_ETH) talks to, plus the HTTP API.
 ///
 /// Serves the box's legacy endpoints (/api/serverinfos, /api/mystatus, /api/myactions,
-/// /api/done/<guid>) and the admin/device API, health, table_ref and debug pages on one port.
+/// /api/done/GUID) and the admin/device API, health, table_ref and debug pages on one port.
 /// Point the box at it by making `mon.essensys.fr` resolve to this machine (DNS rewrite).
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
