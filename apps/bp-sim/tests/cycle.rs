@@ -23,6 +23,11 @@ fn index(raw: u16) -> Index {
     Index::new(raw).expect("test index")
 }
 
+/// One action as the server sends it, from its already-encoded params.
+fn action(guid: &str, params: &[String]) -> String {
+    format!(r#"{{"guid":"{guid}","params":[{}]}}"#, params.join(","))
+}
+
 /// `{"k":613,"v":"64"}`-style params: the full block 605–622 with `on` bits, plus 590 = 1.
 fn mode_b(guid: &str, on: &[(u16, u8)]) -> String {
     let mut params = vec![r#"{"k":590,"v":"1"}"#.to_string()];
@@ -30,7 +35,19 @@ fn mode_b(guid: &str, on: &[(u16, u8)]) -> String {
         let v = on.iter().find(|(i, _)| *i == k).map_or(0, |(_, v)| *v);
         params.push(format!(r#"{{"k":{k},"v":"{v}"}}"#));
     }
-    format!(r#"{{"guid":"{guid}","params":[{}]}}"#, params.join(","))
+    action(guid, &params)
+}
+
+/// A fake gateway for one ordinary cycle: connected, no infos, 201 to the status, `myactions`
+/// answered with `body`, 201 to every `done`.
+async fn serving(body: &str) -> FakeServer {
+    FakeServer::scripted(
+        serverinfos(true, &[]),
+        created(),
+        myactions(body),
+        created(),
+    )
+    .await
 }
 
 fn actions_body(actions: &[String]) -> String {
@@ -369,13 +386,7 @@ async fn grammar_errors_fail_the_cycle_before_any_action_runs() {
             r#"{{"_de67f":null,"actions":[{},{{"guid":"bad","params":[{params}]}}]}}"#,
             mode_b("first", &[(613, 64)])
         );
-        let server = FakeServer::scripted(
-            serverinfos(true, &[]),
-            created(),
-            myactions(&body),
-            created(),
-        )
-        .await;
+        let server = serving(&body).await;
         let mut sim = BoxSim::new(common::config(server.addr, Some(key())));
         let outcome = sim.cycle().await;
         assert!(
@@ -395,17 +406,8 @@ async fn grammar_errors_fail_the_cycle_before_any_action_runs() {
     let thirty: Vec<String> = (0..30)
         .map(|i| format!(r#"{{"k":{},"v":"1"}}"#, 600 + i))
         .collect();
-    let body = format!(
-        r#"{{"_de67f":null,"actions":[{{"guid":"ok","params":[{}]}}]}}"#,
-        thirty.join(",")
-    );
-    let server = FakeServer::scripted(
-        serverinfos(true, &[]),
-        created(),
-        myactions(&body),
-        created(),
-    )
-    .await;
+    let body = actions_body(&[action("ok", &thirty)]);
+    let server = serving(&body).await;
     let mut sim = BoxSim::new(common::config(server.addr, Some(key())));
     let report = sim.cycle().await.expect("30 params are fine");
     assert_eq!(report.actions[0].params.len(), 30);
@@ -524,13 +526,7 @@ async fn transport_failures() {
 
 #[tokio::test]
 async fn no_key_sends_no_authorization_header() {
-    let server = FakeServer::scripted(
-        serverinfos(true, &[]),
-        created(),
-        myactions(EMPTY_ACTIONS),
-        created(),
-    )
-    .await;
+    let server = serving(EMPTY_ACTIONS).await;
     let mut sim = BoxSim::new(common::config(server.addr, None));
     assert_eq!(sim.client_id(), None);
     sim.cycle().await.expect("cycle");
@@ -580,13 +576,7 @@ async fn an_alarm_order_is_decrypted_and_acked_only_when_allowed() {
     let body = format!(r#"{{"_de67f":{{"guid":"{alarm_guid}","obl":"{obl}"}},"actions":[]}}"#);
 
     // 407 = 0: recorded, not acked.
-    let server = FakeServer::scripted(
-        serverinfos(true, &[]),
-        created(),
-        myactions(&body),
-        created(),
-    )
-    .await;
+    let server = serving(&body).await;
     let mut sim = BoxSim::new(common::config(server.addr, Some(key())));
     let report = sim.cycle().await.expect("cycle");
     let outcome = report.alarm.expect("alarm recorded");
@@ -628,13 +618,7 @@ async fn an_alarm_order_is_decrypted_and_acked_only_when_allowed() {
 #[tokio::test]
 async fn writes_to_read_only_cells_are_ignored_and_still_acked() {
     let body = r#"{"_de67f":null,"actions":[{"guid":"ro","params":[{"k":0,"v":"5"},{"k":349,"v":"17"}]}]}"#;
-    let server = FakeServer::scripted(
-        serverinfos(true, &[]),
-        created(),
-        myactions(body),
-        created(),
-    )
-    .await;
+    let server = serving(body).await;
     let mut sim = BoxSim::new(common::config(server.addr, Some(key())));
     let report = sim.cycle().await.expect("cycle");
     assert!(report.actions[0].acked);
@@ -656,17 +640,8 @@ async fn writing_the_key_cells_changes_the_matricule() {
         .zip(new_key.to_cells())
         .map(|(k, v)| format!(r#"{{"k":{k},"v":"{}"}}"#, v.get()))
         .collect();
-    let body = format!(
-        r#"{{"_de67f":null,"actions":[{{"guid":"rekey","params":[{}]}}]}}"#,
-        params.join(",")
-    );
-    let server = FakeServer::scripted(
-        serverinfos(true, &[]),
-        created(),
-        myactions(&body),
-        created(),
-    )
-    .await;
+    let body = actions_body(&[action("rekey", &params)]);
+    let server = serving(&body).await;
     let mut sim = BoxSim::new(common::config(server.addr, Some(key())));
     sim.cycle().await.expect("cycle");
     assert_eq!(sim.client_id(), Some(new_key.client_id()));
