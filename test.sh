@@ -8,8 +8,14 @@ cd "$(dirname "$0")"
 need_packages=()
 command -v redis-server >/dev/null || need_packages+=(redis-server)
 command -v redis-cli >/dev/null || need_packages+=(redis-tools)
+command -v mosquitto >/dev/null || need_packages+=(mosquitto)
+command -v mosquitto_passwd >/dev/null || need_packages+=(mosquitto)
+# paho-mqtt builds its bundled C library with cmake
+command -v cmake >/dev/null || need_packages+=(cmake)
 apt_install() {
   [ ${#need_packages[@]} -eq 0 ] && return 0
+  # shellcheck disable=SC2207
+  need_packages=($(printf '%s\n' "${need_packages[@]}" | sort -u))
   echo "test.sh: installing ${need_packages[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq "${need_packages[@]}" >/dev/null

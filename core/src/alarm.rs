@@ -167,6 +167,18 @@ pub enum AlarmError {
     NotUtf8,
 }
 
+/// What a decrypted alarm order asks, searched as the firmware does (`ALARMEOFF` first, since
+/// `ALARMEON` is not a prefix of it but a search for it must not see `ALARMEOFF`'s absence).
+pub fn command_of(plaintext: &str) -> Option<AlarmCommand> {
+    if plaintext.contains("ALARMEOFF") {
+        Some(AlarmCommand::Disarm)
+    } else if plaintext.contains("ALARMEON") {
+        Some(AlarmCommand::Arm)
+    } else {
+        None
+    }
+}
+
 /// The plaintext of an alarm order, e.g. `ALARMEON_20131210_055554` (24 bytes; 25 for
 /// `ALARMEOFF_`).
 pub fn plaintext(command: AlarmCommand, at: LocalTime) -> String {
@@ -261,7 +273,9 @@ fn check(field: &'static str, value: u16, min: u16, max: u16) -> Result<(), Alar
 /// The number of days of a month (1–12) of a year of 2000–2099 (leap iff divisible by 4 there).
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

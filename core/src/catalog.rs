@@ -149,6 +149,27 @@ pub fn device(kind: DeviceKind, id: &str) -> Option<&'static Device> {
     DEVICES.iter().find(|d| d.kind == kind && d.id == id)
 }
 
+/// The position of `device` in [`devices`] (a compact key for stores).
+pub fn position(device: &Device) -> Option<usize> {
+    DEVICES
+        .iter()
+        .position(|d| d.kind == device.kind && d.id == device.id)
+}
+
+impl Device {
+    /// `kind.id`, unique in the catalog (`light.salon_1`, `shutter.salon_1`): how stores name a
+    /// device.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.kind.name(), self.id)
+    }
+}
+
+/// The device whose [`Device::key`] is `key`.
+pub fn device_by_key(key: &str) -> Option<&'static Device> {
+    let (kind, id) = key.split_once('.')?;
+    DEVICES.iter().find(|d| d.kind.name() == kind && d.id == id)
+}
+
 /// The scenario trigger cell (590): 1 runs the server scenario, 2–8 a stored slot.
 pub const SCENARIO: Index = Index::known(590);
 /// The first cell of the server scenario's light/shutter block (605).
@@ -193,6 +214,14 @@ mod tests {
             (lamp.on_or_open.get(), lamp.off_or_close.get(), lamp.bit),
             (613, 607, 64)
         );
+        assert_eq!(lamp.key(), "light.petite_chambre_3");
+        assert_eq!(device_by_key("light.petite_chambre_3"), Some(lamp));
+        assert_eq!(
+            device_by_key("shutter.petite_chambre_3").map(|d| d.kind),
+            Some(DeviceKind::Shutter)
+        );
+        assert_eq!(device_by_key("light"), None);
+        assert_eq!(position(lamp).map(|n| &devices()[n]), Some(lamp));
         let awning = device(DeviceKind::Awning, "store_terrasse").expect("awning");
         assert_eq!(
             (awning.on_or_open.get(), awning.off_or_close.get()),

@@ -3,7 +3,12 @@
 //! [`Gateway`] is the one service every adapter calls. The legacy HTTP server calls
 //! [`Gateway::server_infos`], [`Gateway::report_status`], [`Gateway::poll_actions`] and
 //! [`Gateway::ack`] for the box; the admin API, the dashboard, Home Assistant and MCP call
-//! [`Gateway::inject`] — the only way an action is ever queued — and the read methods.
+//! [`Gateway::inject`] — the only way an action is ever queued — [`Gateway::alarm`] for the
+//! `_de67f` alarm order, and the read methods.
+//!
+//! Every use case publishes what happened as an [`Event`] stamped by the [`Clock`]; transport
+//! adapters hand theirs (request durations, timeouts, refusals) to [`Gateway::publish`], so one
+//! sink sees everything.
 
 use std::{
     collections::HashMap,
@@ -14,15 +19,20 @@ use thiserror::Error;
 
 use crate::{
     action::Guid,
+    alarm::{self, AlarmCommand, AlarmError},
     cell::{Index, Param, Value},
     client::ClientId,
+    event::{Acked, Event, EventKind, EventSink},
+    house::{AlarmState, ALARM_PROGRESS, ALARM_REMOTE_ACCESS, BOX_STATE},
+    matricule::Key,
     merge::{Enqueued, Queued},
     order::{Order, OrderError},
     ports::{
-        ActionQueue, ClientInfo, Clock, Contact, Event, EventSink, ExchangeStore, GuidSource,
-        PortError, Sample,
+        ActionQueue, ClientInfo, Clock, Contact, ExchangeStore, GuidSource, PortError, Sample,
+        Timestamp,
     },
-    reply::{self, ServerInfos, MAX_INFOS},
+    reply::{self, AlarmOrder, ServerInfos, MAX_INFOS},
+    state::{self, DeviceState},
     status::{self, StatusError},
 };
 
@@ -33,7 +43,7 @@ pub const DEFAULT_WATCH: &[u16] = &[
     349, 350, 351, 352, 353, 354, 355, 356, 357, 358, 359, 360, 361, 362,
     363, // heating..watering
     406, 407, 408, 409, 410, 411, 412, 413, 414, 415, // alarm
-    459, 461, 463, 464, // load shedding, meter period and power
+    459, 461, 463, 464, 465, 466, 477, 478, // load shedding, meter period, power, energy
     590, 591, 920, 921, 943, 944, 945, // scenarios, box state, inputs, ethernet
 ];
 
@@ -45,6 +55,9 @@ pub struct GatewayConfig {
     pub connected: bool,
     /// The cells boxes are asked to report, 30 per cycle, rotating through the list.
     pub watch: Vec<Index>,
+    /// The 32-digit keys of the boxes the gateway knows: alarm orders can only be encrypted
+    /// for these.
+    pub box_keys: Vec<Key>,
 }
 
 impl Default for GatewayConfig {
@@ -55,6 +68,7 @@ impl Default for GatewayConfig {
                 .iter()
                 .filter_map(|&i| Index::new(i).ok())
                 .collect(),
+            box_keys: Vec::new(),
         }
     }
 }
@@ -104,14 +118,60 @@ pub enum InjectError {
     /// No box named, and several are known.
     #[error("several boxes are connected ({}): say which one with `client`", .0.join(", "))]
     SeveralBoxes(Vec<String>),
+    /// The alarm order cannot be given.
+    #[error(transparent)]
+    Alarm(#[from] AlarmRefusal),
     /// The state store failed.
     #[error(transparent)]
     Port(#[from] PortError),
 }
 
+/// Why an alarm order was refused.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum AlarmRefusal {
+    /// The order is encrypted with the box's key, which the gateway was not given.
+    #[error("the gateway does not know the 32-digit key of box {0}: alarm orders are encrypted with it; start the gateway with --box-key KEY for this box")]
+    NoKey(ClientId),
+    /// The keypad does not allow remote alarm orders (cell 407 = 0).
+    #[error("box {0} does not allow remote alarm orders (cell 407 Alarme_AccesADistance is 0): allow remote access on the alarm keypad first")]
+    RemoteAccessOff(ClientId),
+    /// The clock cannot give the local time the order carries.
+    #[error("the alarm order needs the local time: {0}")]
+    Clock(#[from] AlarmError),
+}
+
+/// What an alarm order became.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlarmQueued {
+    /// The box.
+    pub client: ClientId,
+    /// The order's guid, acked by the box with `done`.
+    pub guid: Guid,
+    /// The pending order it replaced, if any.
+    pub replaced: Option<Guid>,
+}
+
+/// The alarm of one box as the gateway knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlarmStatus {
+    /// The box.
+    pub client: ClientId,
+    /// Its state from cells 920 and 413, `None` if neither was reported.
+    pub state: Option<AlarmState>,
+    /// Cell 407: whether the keypad allows remote orders, `None` if not reported.
+    pub remote_access: Option<bool>,
+    /// Whether the gateway knows the box's key (needed to give an order).
+    pub key_known: bool,
+    /// The order waiting for the box's `done`: its guid and, when the key decrypts it, what it
+    /// asks.
+    pub pending: Option<(Guid, Option<AlarmCommand>)>,
+}
+
 /// The gateway's use cases, on its ports. Cheap to share behind an `Arc`.
 pub struct Gateway {
     ports: Ports,
+    /// The keys of the boxes the gateway knows (alarm orders).
+    box_keys: Vec<Key>,
     /// The `serverinfos` replies, one per window of watched cells (never empty).
     windows: Vec<ServerInfos>,
     /// Next window per box. A std mutex: held for a map lookup, never across an await.
@@ -131,6 +191,7 @@ impl Gateway {
         }
         Self {
             ports,
+            box_keys: config.box_keys,
             windows,
             rotation: Mutex::new(HashMap::new()),
         }
@@ -139,6 +200,35 @@ impl Gateway {
     /// The ports, for adapters that need direct reads.
     pub fn ports(&self) -> &Ports {
         &self.ports
+    }
+
+    /// Now, by the gateway's clock.
+    pub fn now(&self) -> Timestamp {
+        self.ports.clock.now()
+    }
+
+    /// Stamps `kind` with the clock and hands it to the event sink (returns at once). Transport
+    /// adapters publish their events (requests answered, timeouts, refusals) through this.
+    pub fn publish(&self, kind: EventKind) {
+        self.ports.events.publish(&Event {
+            at: self.now(),
+            kind,
+        });
+    }
+
+    /// Publishes a store failure and gives the error back.
+    fn failed(
+        &self,
+        client: Option<&ClientId>,
+        operation: &'static str,
+        error: PortError,
+    ) -> PortError {
+        self.publish(EventKind::StoreFailed {
+            client: client.cloned(),
+            operation,
+            error: error.to_string(),
+        });
+        error
     }
 
     /// `GET /api/serverinfos`: records the poll and appends the reply body to `out`, asking for
@@ -151,7 +241,11 @@ impl Gateway {
     ) -> Result<(), PortError> {
         let window = self.next_window(client);
         self.windows[window].encode(out);
-        self.ports.store.record_poll(client, contact).await
+        self.ports
+            .store
+            .record_poll(client, contact)
+            .await
+            .map_err(|e| self.failed(Some(client), "record poll", e))
     }
 
     fn next_window(&self, client: &ClientId) -> usize {
@@ -184,7 +278,7 @@ impl Gateway {
         let report = status::parse_lenient(body);
         if !report.errors.is_empty() {
             let errors = report.errors.iter().map(ToString::to_string).collect();
-            self.ports.events.publish(&Event::Garbled {
+            self.publish(EventKind::Garbled {
                 client: client.clone(),
                 errors,
             });
@@ -193,9 +287,10 @@ impl Gateway {
             .ports
             .store
             .apply_report(client, contact, report.version, &report.params)
-            .await?;
+            .await
+            .map_err(|e| self.failed(Some(client), "apply report", e))?;
         if !changes.is_empty() {
-            self.ports.events.publish(&Event::Reported {
+            self.publish(EventKind::Reported {
                 client: client.clone(),
                 changes,
             });
@@ -206,9 +301,10 @@ impl Gateway {
         })
     }
 
-    /// `GET /api/myactions`: appends to `out` a body with as many whole pending actions as fit
-    /// in `budget` bytes (oldest first), marks them sent and returns their guids. The rest wait
-    /// for the next poll; sent actions are sent again until acked.
+    /// `GET /api/myactions`: appends to `out` a body with the pending alarm order, if any, and
+    /// as many whole pending actions as fit in `budget` bytes (oldest first), marks them sent
+    /// and returns their guids (the alarm order's last). The rest wait for the next poll; sent
+    /// orders are sent again until acked.
     pub async fn poll_actions(
         &self,
         client: &ClientId,
@@ -216,31 +312,67 @@ impl Gateway {
         out: &mut Vec<u8>,
     ) -> Result<Vec<Guid>, PortError> {
         let room = reply::action_room(None, budget);
-        let actions = self.ports.queue.deliver(client, room).await?;
-        let packed = reply::encode_actions(out, None, &actions, budget);
-        let guids: Vec<Guid> = actions.into_iter().take(packed).map(|a| a.guid).collect();
-        if !guids.is_empty() {
-            self.ports.events.publish(&Event::Delivered {
+        let delivery = self
+            .ports
+            .queue
+            .deliver(client, room)
+            .await
+            .map_err(|e| self.failed(Some(client), "deliver", e))?;
+        let alarm = delivery.alarm.as_ref();
+        let packed = reply::encode_actions(out, alarm, &delivery.actions, budget);
+        let mut guids: Vec<Guid> = delivery
+            .actions
+            .into_iter()
+            .take(packed)
+            .map(|a| a.guid)
+            .collect();
+        let alarm_guid = delivery.alarm.map(|a| a.guid().clone());
+        if !guids.is_empty() || alarm_guid.is_some() {
+            self.publish(EventKind::Delivered {
                 client: client.clone(),
                 guids: guids.clone(),
+                alarm: alarm_guid.clone(),
             });
         }
+        guids.extend(alarm_guid);
         Ok(guids)
     }
 
-    /// `POST /api/done/<guid>`: removes the action. Returns whether it was still queued; an
+    /// `POST /api/done/<guid>`: removes the action (or the alarm order) and, when it was a
+    /// light/shutter scene, records the devices' acknowledged state. Says what the guid was; an
     /// unknown, repeated or malformed guid is not an error (the box must get its 201).
-    pub async fn ack(&self, client: &ClientId, guid: &str) -> Result<bool, PortError> {
+    pub async fn ack(&self, client: &ClientId, guid: &str) -> Result<Acked, PortError> {
         let Ok(guid) = Guid::new(guid) else {
-            return Ok(false);
+            return Ok(Acked::Unknown);
         };
-        let known = self.ports.queue.ack(client, &guid).await?;
-        self.ports.events.publish(&Event::Acked {
+        let what = self
+            .ports
+            .queue
+            .ack(client, &guid)
+            .await
+            .map_err(|e| self.failed(Some(client), "ack", e))?;
+        let updates = match &what {
+            Acked::Action(action) => state::acknowledged_by(&action.command),
+            Acked::Alarm | Acked::Unknown => Vec::new(),
+        };
+        self.publish(EventKind::Acked {
             client: client.clone(),
             guid,
-            known,
+            what: what.clone(),
         });
-        Ok(known)
+        if !updates.is_empty() {
+            let at = self.now();
+            self.ports
+                .store
+                .record_devices(client, &updates, at)
+                .await
+                .map_err(|e| self.failed(Some(client), "record device states", e))?;
+            self.publish(EventKind::DevicesAcknowledged {
+                client: client.clone(),
+                updates,
+            });
+        }
+        Ok(what)
     }
 
     /// Validates `order`, expands it, merges it where safe and queues it for `client` (or, when
@@ -251,28 +383,99 @@ impl Gateway {
         order: &Order,
     ) -> Result<Injected, InjectError> {
         let commands = order.commands().inspect_err(|e| {
-            self.ports.events.publish(&Event::Refused {
+            self.publish(EventKind::Refused {
+                client: client.cloned(),
                 reason: e.to_string(),
             });
         })?;
-        let client = match client {
-            Some(client) => client.clone(),
-            None => self.only_client().await?,
-        };
+        let client = self.target(client).await?;
         let with_guids: Vec<_> = commands
             .into_iter()
             .map(|c| (c, self.ports.guids.next_guid()))
             .collect();
-        let enqueued = self.ports.queue.push(&client, with_guids.clone()).await?;
+        let enqueued = self
+            .ports
+            .queue
+            .push(&client, with_guids.clone())
+            .await
+            .map_err(|e| self.failed(Some(&client), "queue order", e))?;
         for ((command, _), enqueued) in with_guids.into_iter().zip(&enqueued) {
-            let event = Event::Queued {
+            self.publish(EventKind::Queued {
                 client: client.clone(),
                 enqueued: enqueued.clone(),
                 command,
-            };
-            self.ports.events.publish(&event);
+            });
         }
         Ok(Injected { client, enqueued })
+    }
+
+    /// Arms or disarms the alarm of `client` (or of the only box): the order is encrypted with
+    /// the box's key and becomes the `_de67f` object of its next `myactions`, replacing an
+    /// alarm order still pending. Refused when the gateway does not know the box's key, or when
+    /// the box reports that its keypad forbids remote orders (407 = 0).
+    pub async fn alarm(
+        &self,
+        client: Option<&ClientId>,
+        command: AlarmCommand,
+    ) -> Result<AlarmQueued, InjectError> {
+        let client = self.target(client).await?;
+        let refused = |refusal: AlarmRefusal| {
+            self.publish(EventKind::Refused {
+                client: Some(client.clone()),
+                reason: refusal.to_string(),
+            });
+            InjectError::Alarm(refusal)
+        };
+        let key = self
+            .key_of(&client)
+            .ok_or_else(|| refused(AlarmRefusal::NoKey(client.clone())))?;
+        let access = self
+            .ports
+            .store
+            .values(&client, &[ALARM_REMOTE_ACCESS])
+            .await
+            .map_err(|e| self.failed(Some(&client), "read alarm access", e))?;
+        if access.first().copied().flatten() == Some(Value(0)) {
+            return Err(refused(AlarmRefusal::RemoteAccessOff(client.clone())));
+        }
+        let at = self
+            .ports
+            .clock
+            .local_time()
+            .map_err(|e| refused(AlarmRefusal::Clock(e)))?;
+        let guid = self.ports.guids.next_guid();
+        let order = AlarmOrder::new(guid.clone(), alarm::obl(key, command, at))
+            .map_err(|_| PortError::Failed("the alarm cipher gave an invalid obl".into()))?;
+        let replaced = self
+            .ports
+            .queue
+            .set_alarm(&client, order)
+            .await
+            .map_err(|e| self.failed(Some(&client), "queue alarm order", e))?;
+        self.publish(EventKind::AlarmQueued {
+            client: client.clone(),
+            guid: guid.clone(),
+            command,
+            replaced: replaced.clone(),
+        });
+        Ok(AlarmQueued {
+            client,
+            guid,
+            replaced,
+        })
+    }
+
+    /// The key of `client`, if the gateway was given it.
+    fn key_of(&self, client: &ClientId) -> Option<&Key> {
+        self.box_keys.iter().find(|k| k.client_id() == *client)
+    }
+
+    /// `client`, or the only box seen when `None`.
+    async fn target(&self, client: Option<&ClientId>) -> Result<ClientId, InjectError> {
+        match client {
+            Some(client) => Ok(client.clone()),
+            None => self.only_client().await,
+        }
     }
 
     /// The box an order without `client` is for: the only one seen so far.
@@ -315,5 +518,36 @@ impl Gateway {
     /// The actions waiting for `client`, oldest first.
     pub async fn pending(&self, client: &ClientId) -> Result<Vec<Queued>, PortError> {
         self.ports.queue.pending(client).await
+    }
+
+    /// Every light, dimmer, shutter and the awning of `client`, with its acknowledged state.
+    pub async fn device_states(&self, client: &ClientId) -> Result<Vec<DeviceState>, PortError> {
+        Ok(state::device_states(
+            self.ports.store.devices(client).await?,
+        ))
+    }
+
+    /// The alarm of `client`: its reported state, whether remote orders are allowed, and the
+    /// order waiting for the box's `done`.
+    pub async fn alarm_status(&self, client: &ClientId) -> Result<AlarmStatus, PortError> {
+        let cells = self
+            .ports
+            .store
+            .values(client, &[BOX_STATE, ALARM_PROGRESS, ALARM_REMOTE_ACCESS])
+            .await?;
+        let key = self.key_of(client);
+        let pending = self.ports.queue.pending_alarm(client).await?.map(|order| {
+            let command = key
+                .and_then(|key| alarm::decrypt_obl(key, order.obl()).ok())
+                .and_then(|text| alarm::command_of(&text));
+            (order.guid().clone(), command)
+        });
+        Ok(AlarmStatus {
+            client: client.clone(),
+            state: AlarmState::from_cells(cells[0], cells[1]),
+            remote_access: cells[2].map(|v| v.get() != 0),
+            key_known: key.is_some(),
+            pending,
+        })
     }
 }

@@ -26,7 +26,12 @@
 //! - [`reply`]: byte-exact `serverinfos` and `myactions` bodies within a byte budget.
 //! - [`matricule`]: the box's identity from its key or its `Authorization` header.
 //! - [`alarm`]: the `_de67f` alarm order cipher.
-//! - [`ports`]: the traits adapters implement; [`gateway`]: the use cases on them.
+//! - [`state`]: what the gateway knows of each light and shutter (the last command the box
+//!   acknowledged) and where a state comes from.
+//! - [`house`]: what reported cells mean — heating, water heater and watering modes, alarm
+//!   state, alerts, meter.
+//! - [`event`]: what happened, for listeners; [`ports`]: the traits adapters implement;
+//!   [`gateway`]: the use cases on them.
 
 #![deny(missing_docs)]
 
@@ -36,12 +41,15 @@ pub mod catalog;
 pub mod cell;
 pub mod client;
 pub mod codec;
+pub mod event;
 pub mod gateway;
+pub mod house;
 pub mod matricule;
 pub mod merge;
 pub mod order;
 pub mod ports;
 pub mod reply;
+pub mod state;
 pub mod status;
 
 pub use action::{Action, Block, Command, Guid};

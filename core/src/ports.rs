@@ -8,7 +8,8 @@
 //! | [`Clock`], [`GuidSource`] | apps | time and ids, so core never reads a clock or a RNG |
 //!
 //! Storage ports are async (`async-trait`, used as `dyn`); the event sink and the sources are
-//! plain calls that must not block: they sit on the box's hot path.
+//! plain calls that must not block: they sit on the box's hot path. The event sink and the
+//! events live in [`crate::event`] (re-exported here).
 
 use std::{fmt, net::IpAddr};
 
@@ -17,10 +18,16 @@ use thiserror::Error;
 
 use crate::{
     action::{Action, Command, Guid},
+    alarm::{AlarmError, LocalTime},
+    catalog::Device,
     cell::{Index, Param, Value},
     client::ClientId,
     merge::{Enqueued, Queued},
+    reply::AlarmOrder,
+    state::{Acknowledged, DeviceUpdate},
 };
+
+pub use crate::event::{Acked, Event, EventKind, EventSink, NoEvents};
 
 /// How many past values of each cell a store keeps per box.
 pub const HISTORY_LEN: usize = 25;
@@ -29,10 +36,9 @@ pub const HISTORY_LEN: usize = 25;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub u64);
 
-impl fmt::Display for Timestamp {
-    /// RFC 3339 in UTC with milliseconds: `2026-11-27T06:00:12.345Z`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let millis = self.0 % 1000;
+impl Timestamp {
+    /// The UTC calendar date and time of day: `(year, month, day, hour, minute, second)`.
+    pub fn civil(self) -> (i64, u8, u8, u8, u8, u8) {
         let secs = self.0 / 1000;
         let (days, rem) = (secs / 86_400, secs % 86_400);
         let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
@@ -46,6 +52,15 @@ impl fmt::Display for Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
+        (year, month as u8, day as u8, h as u8, m as u8, s as u8)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with milliseconds: `2026-11-27T06:00:12.345Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0 % 1000;
+        let (year, month, day, h, m, s) = self.civil();
         write!(
             f,
             "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z"
@@ -149,6 +164,26 @@ pub trait ExchangeStore: Send + Sync + 'static {
 
     /// Every box seen, by id.
     async fn clients(&self) -> Result<Vec<ClientInfo>, PortError>;
+
+    /// Records the state the box acknowledged, at `at`, for each device of `updates` (the
+    /// latest write wins per device; see [`crate::state`]).
+    ///
+    /// # Errors
+    /// MUST return [`PortError::Unavailable`] when the backend cannot be reached and the states
+    /// are not kept for later.
+    async fn record_devices(
+        &self,
+        client: &ClientId,
+        updates: &[DeviceUpdate],
+        at: Timestamp,
+    ) -> Result<(), PortError>;
+
+    /// The acknowledged state of every device of `client` the box ever acknowledged a command
+    /// for (the others are unknown), in catalog order.
+    async fn devices(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<(&'static Device, Acknowledged)>, PortError>;
 }
 
 /// Each box's FIFO of actions. Delivery does not remove; only an ack does.
@@ -165,85 +200,60 @@ pub trait ActionQueue: Send + Sync + 'static {
     /// The queue of `client`, oldest first.
     async fn pending(&self, client: &ClientId) -> Result<Vec<Queued>, PortError>;
 
-    /// Atomically: takes the longest prefix of `client`'s queue that fits in `room` bytes by
-    /// [`crate::reply::fitting_count`] (each action counted at its
-    /// [`crate::reply::action_len`]), marks those actions sent (so nothing is merged into them
-    /// any more) and returns them. They stay queued until acked.
-    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Vec<Action>, PortError>;
+    /// The alarm order waiting for `client`'s acknowledgement, if any.
+    async fn pending_alarm(&self, client: &ClientId) -> Result<Option<AlarmOrder>, PortError>;
 
-    /// Removes the action `guid` from `client`'s queue. Returns whether it was there: acking an
-    /// unknown or already-acked guid is not an error (the box may ack twice).
-    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<bool, PortError>;
+    /// Atomically: takes the pending alarm order, if any, and the longest prefix of `client`'s
+    /// queue that fits by [`crate::reply::fitting_count`] (each action counted at its
+    /// [`crate::reply::action_len`]) in `room` bytes — or, when an alarm order goes with them,
+    /// in [`crate::reply::room_with_alarm`]`(room, alarm's encoded length)`; marks them sent
+    /// (so nothing is merged into them any more) and returns them. They stay queued until
+    /// acked.
+    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Delivery, PortError>;
+
+    /// Removes the action, or the pending alarm order, `guid` from `client`'s queue and says
+    /// what it was. Acking an unknown or already-acked guid is not an error (the box may ack
+    /// twice): it gives [`Acked::Unknown`].
+    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<Acked, PortError>;
+
+    /// Makes `alarm` the box's pending alarm order, replacing the one pending (sent or not:
+    /// the box acts on the latest wish; an ack of the replaced guid is then unknown). Returns
+    /// the replaced order's guid.
+    ///
+    /// # Errors
+    /// MUST return [`PortError::Unavailable`] when the order cannot be stored now: it is then
+    /// not queued.
+    async fn set_alarm(
+        &self,
+        client: &ClientId,
+        alarm: AlarmOrder,
+    ) -> Result<Option<Guid>, PortError>;
 }
 
-/// Something that happened, for listeners (MQTT, metrics, logs).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// A box reported values that changed.
-    Reported {
-        /// The box.
-        client: ClientId,
-        /// What changed.
-        changes: Vec<Change>,
-    },
-    /// A box's status body could not be read completely (what could be read was stored).
-    Garbled {
-        /// The box.
-        client: ClientId,
-        /// What was wrong.
-        errors: Vec<String>,
-    },
-    /// An order was queued.
-    Queued {
-        /// The box.
-        client: ClientId,
-        /// Where it went.
-        enqueued: Enqueued,
-        /// What it does.
-        command: Command,
-    },
-    /// An order was refused.
-    Refused {
-        /// Why.
-        reason: String,
-    },
-    /// Actions were handed to a box.
-    Delivered {
-        /// The box.
-        client: ClientId,
-        /// Their guids.
-        guids: Vec<Guid>,
-    },
-    /// A box acknowledged an action.
-    Acked {
-        /// The box.
-        client: ClientId,
-        /// The guid it acked.
-        guid: Guid,
-        /// Whether the action was still queued (false for a repeated or unknown ack).
-        known: bool,
-    },
-}
-
-/// Where events go. `publish` must return at once (queue, count, drop with a log): it is called
-/// on the box's hot path.
-pub trait EventSink: Send + Sync + 'static {
-    /// Hands over one event.
-    fn publish(&self, event: &Event);
-}
-
-/// An event sink that discards everything.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoEvents;
-
-impl EventSink for NoEvents {
-    fn publish(&self, _event: &Event) {}
+/// What a box gets in one `myactions` reply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The pending `_de67f` alarm order, if any.
+    pub alarm: Option<AlarmOrder>,
+    /// The actions, oldest first.
+    pub actions: Vec<Action>,
 }
 
 /// The current time.
 pub trait Clock: Send + Sync + 'static {
     /// Now.
     fn now(&self) -> Timestamp;
+
+    /// The house's local wall-clock time now, for alarm orders. The default reads [`Clock::now`]
+    /// as UTC; a clock that knows the local time zone says so.
+    ///
+    /// # Errors
+    /// [`AlarmError::TimeOutOfRange`] outside 2000–2099.
+    fn local_time(&self) -> Result<LocalTime, AlarmError> {
+        let (year, month, day, hour, minute, second) = self.now().civil();
+        let year = u16::try_from(year).unwrap_or(0);
+        LocalTime::new(year, month, day, hour, minute, second)
+    }
 }
 
 /// Fresh action ids.

@@ -114,10 +114,33 @@ impl AlarmOrder {
         &self.guid
     }
 
-    fn encoded_len(&self) -> usize {
-        // {"guid":"…","obl":"…"}
+    /// The encrypted order, decimal bytes joined by `;`.
+    pub fn obl(&self) -> &str {
+        &self.obl
+    }
+
+    /// The exact length of its `_de67f` object, `{"guid":"…","obl":"…"}`.
+    pub fn encoded_len(&self) -> usize {
         9 + self.guid.as_str().len() + 9 + self.obl.len() + 2
     }
+}
+
+/// Appends an alarm order's `_de67f` object, `{"guid":"…","obl":"…"}` (also the form queue
+/// adapters store).
+pub fn encode_alarm(out: &mut Vec<u8>, alarm: &AlarmOrder) {
+    out.extend_from_slice(b"{\"guid\":\"");
+    out.extend_from_slice(alarm.guid.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"obl\":\"");
+    out.extend_from_slice(alarm.obl.as_bytes());
+    out.extend_from_slice(b"\"}");
+}
+
+/// The room left for actions when the reply also carries an alarm order whose `_de67f` object
+/// is `alarm_len` bytes long, from the `room` without one: the object takes the place of `null`
+/// (4 bytes). The rule queue adapters apply in [`crate::ports::ActionQueue::deliver`] (the Redis
+/// adapter in its script, on the stored object's length).
+pub fn room_with_alarm(room: usize, alarm_len: usize) -> usize {
+    room.saturating_sub(alarm_len.saturating_sub(4))
 }
 
 const ACTIONS_HEAD: &[u8] = b"{\"_de67f\":";
@@ -223,13 +246,7 @@ pub fn encode_actions(
     out.extend_from_slice(ACTIONS_HEAD);
     match alarm {
         None => out.extend_from_slice(b"null"),
-        Some(alarm) => {
-            out.extend_from_slice(b"{\"guid\":\"");
-            out.extend_from_slice(alarm.guid.as_str().as_bytes());
-            out.extend_from_slice(b"\",\"obl\":\"");
-            out.extend_from_slice(alarm.obl.as_bytes());
-            out.extend_from_slice(b"\"}");
-        }
+        Some(alarm) => encode_alarm(out, alarm),
     }
     out.extend_from_slice(ACTIONS_MIDDLE);
     for (n, action) in actions[..count].iter().enumerate() {
@@ -333,5 +350,20 @@ mod tests {
             r#"{"guid":"00000000-0000-4000-8000-000000000008","params":[{"k":590,"v":"5"}]}]}"#
         ));
         assert!(AlarmOrder::new(Guid::from_random(9), "1;\"2".into()).is_err());
+    }
+
+    #[test]
+    fn the_room_with_an_alarm_is_the_room_without_it_minus_its_object() {
+        let alarm = AlarmOrder::new(Guid::from_random(9), "73;178;187".into()).expect("obl");
+        let mut object = Vec::new();
+        encode_alarm(&mut object, &alarm);
+        assert_eq!(object.len(), alarm.encoded_len());
+        for budget in [0, 40, 100, ONE_SEGMENT_LIMIT] {
+            assert_eq!(
+                room_with_alarm(action_room(None, budget), alarm.encoded_len()),
+                action_room(Some(&alarm), budget),
+                "budget {budget}"
+            );
+        }
     }
 }

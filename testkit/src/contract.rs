@@ -17,21 +17,31 @@
 //! - each box has its own queue;
 //! - status reports store what they can, and only changes make history;
 //! - changes carry the old value and history is bounded to [`HISTORY_LEN`], oldest first;
-//! - `serverinfos` rotates through the watch list.
+//! - `serverinfos` rotates through the watch list;
+//! - an acked scene records the devices' acknowledged state (and nothing else does);
+//! - an alarm order rides in `_de67f` before the actions, within the budget, replaces a pending
+//!   one, and is acked like an action; it needs the box's key and the keypad's consent (407).
 
 use std::sync::Arc;
 
 use essensys_core::{
+    alarm::{self, AlarmCommand},
     catalog::DeviceKind,
-    gateway::{GatewayConfig, InjectError, Ports},
+    event::{Acked, EventKind},
+    gateway::{AlarmRefusal, GatewayConfig, InjectError, Ports},
+    matricule::Key,
     order::{DeviceOrder, RawCell, Switch},
-    ports::{ActionQueue, Change, Contact, Event, ExchangeStore, Timestamp, HISTORY_LEN},
-    reply::ONE_SEGMENT_LIMIT,
+    ports::{ActionQueue, Change, Contact, ExchangeStore, Timestamp, HISTORY_LEN},
+    reply::{self, ONE_SEGMENT_LIMIT},
+    state::Source,
     ClientId, Gateway, Index, Order, Param, Value,
 };
 use essensys_memory::{CountingGuids, ManualClock, RecordedEvents};
 
-/// A [`Gateway`] on the adapters under test, with a manual clock (at 1 000 ms), counting guids
+/// The fixture's clock: 2026-11-27T06:00:12.345Z.
+pub const NOW: Timestamp = Timestamp(1_795_759_212_345);
+
+/// A [`Gateway`] on the adapters under test, with a manual clock (at [`NOW`]), counting guids
 /// and an event recorder.
 pub struct Fixture {
     /// The gateway on the adapters under test.
@@ -52,7 +62,7 @@ impl Fixture {
             store,
             queue,
             events: events.clone(),
-            clock: Arc::new(ManualClock::new(Timestamp(1_000))),
+            clock: Arc::new(ManualClock::new(NOW)),
             guids: Arc::new(CountingGuids::default()),
         };
         Self {
@@ -68,7 +78,26 @@ pub fn watch_list_config() -> GatewayConfig {
     GatewayConfig {
         connected: false,
         watch: (100..145).filter_map(|i| Index::new(i).ok()).collect(),
+        box_keys: Vec::new(),
     }
+}
+
+/// The placeholder key of `legacy-protocol.md` (box `767179c7a2bff196`, the one [`contact`]
+/// speaks for).
+pub const KEY: &str = "12345678901234567890123456789012";
+
+/// The [`GatewayConfig`] [`alarm_orders_ride_in_de67f_and_are_acked`] needs: the default one,
+/// knowing [`KEY`].
+pub fn keyed_config() -> GatewayConfig {
+    GatewayConfig {
+        box_keys: vec![Key::parse(KEY).expect("key")],
+        ..GatewayConfig::default()
+    }
+}
+
+/// Whether `what` is an acked action (not the alarm order, not unknown).
+fn acked_action(what: Acked) -> bool {
+    matches!(what, Acked::Action(_))
 }
 
 /// A box request at `at` ms, from 192.0.2.7, with box `767179c7a2bff196`'s `Authorization`.
@@ -165,10 +194,11 @@ pub async fn refused_orders_queue_nothing_and_say_why(f: &Fixture) {
         .await
         .expect("pending")
         .is_empty());
-    assert!(matches!(
-        f.events.take().as_slice(),
-        [Event::Refused { .. }]
-    ));
+    let events = f.events.take();
+    assert!(
+        matches!(&events[..], [e] if matches!(&e.kind, EventKind::Refused { client: Some(c), .. } if *c == id("box1"))),
+        "{events:?}"
+    );
 }
 
 /// Only whole actions are delivered, as many as fit, oldest first; they are marked sent and
@@ -197,19 +227,26 @@ pub async fn actions_are_delivered_whole_until_acked(f: &Fixture) {
     );
     for q in &pending[..3] {
         let guid = q.action.guid.as_str();
-        assert!(f.gateway.ack(&client, guid).await.expect("ack"));
-        assert!(
-            !f.gateway.ack(&client, guid).await.expect("ack twice"),
+        assert_eq!(
+            f.gateway.ack(&client, guid).await.expect("ack"),
+            Acked::Action(q.action.clone()),
+            "the ack gives the action back"
+        );
+        assert_eq!(
+            f.gateway.ack(&client, guid).await.expect("ack twice"),
+            Acked::Unknown,
             "idempotent"
         );
     }
     let (_, rest) = poll(&f.gateway, &client, budget).await;
     assert_eq!(rest, 2);
-    assert!(!f
-        .gateway
-        .ack(&client, "not/a guid")
-        .await
-        .expect("malformed ack"));
+    assert_eq!(
+        f.gateway
+            .ack(&client, "not/a guid")
+            .await
+            .expect("malformed ack"),
+        Acked::Unknown
+    );
 }
 
 /// A compatible order merges into the queued action (same guid) until that action is sent;
@@ -256,11 +293,12 @@ pub async fn each_box_has_its_own_queue(f: &Fixture) {
     let (_, mine) = poll(&f.gateway, &id("box1"), ONE_SEGMENT_LIMIT).await;
     assert_eq!(mine, 1);
     let pending = f.gateway.pending(&id("box1")).await.expect("pending");
-    assert!(!f
-        .gateway
-        .ack(&id("box2"), pending[0].action.guid.as_str())
-        .await
-        .expect("ack"));
+    assert!(!acked_action(
+        f.gateway
+            .ack(&id("box2"), pending[0].action.guid.as_str())
+            .await
+            .expect("ack")
+    ));
     assert_eq!(
         f.gateway.pending(&id("box1")).await.expect("pending").len(),
         1
@@ -289,9 +327,12 @@ pub async fn status_reports_store_what_they_can(f: &Fixture) {
     let clients = f.gateway.clients().await.expect("clients");
     assert_eq!(clients[0].version.as_deref(), Some("37"));
     let events = f.events.take();
+    let kinds: Vec<&EventKind> = events.iter().map(|e| &e.kind).collect();
     assert!(
-        matches!(&events[..], [Event::Garbled { .. }, Event::Reported { changes, .. }] if changes.len() == 2)
+        matches!(&kinds[..], [EventKind::Garbled { .. }, EventKind::Reported { changes, .. }] if changes.len() == 2),
+        "{kinds:?}"
     );
+    assert!(events.iter().all(|e| e.at == NOW), "stamped by the clock");
     // the same report again changes nothing and records no history
     f.gateway
         .report_status(&client, &contact(2_000), body)
@@ -301,7 +342,7 @@ pub async fn status_reports_store_what_they_can(f: &Fixture) {
         .events
         .take()
         .iter()
-        .any(|e| matches!(e, Event::Reported { .. })));
+        .any(|e| matches!(e.kind, EventKind::Reported { .. })));
     assert_eq!(
         f.gateway
             .history(&client, index(349))
@@ -398,4 +439,259 @@ pub async fn serverinfos_rotates_through_the_watch_list(f: &Fixture) {
         )
     );
     assert_eq!(bodies[2], bodies[0]);
+}
+
+/// Polls once so that `client` is a known box (at 1 000 ms).
+async fn seen(f: &Fixture, client: &ClientId) {
+    let mut out = Vec::new();
+    f.gateway
+        .server_infos(client, &contact(1_000), &mut out)
+        .await
+        .expect("poll");
+}
+
+/// Every device starts unknown; acking a scene records the state of the devices it names, with
+/// the ack's time, and publishes `DevicesAcknowledged`; delivering alone records nothing; a later
+/// ack wins; both bits leave a device unknown; a launch settles nothing.
+pub async fn acked_scenes_record_device_states(f: &Fixture) {
+    let client = id("box1");
+    seen(f, &client).await;
+    let states = f.gateway.device_states(&client).await.expect("states");
+    assert_eq!(states.len(), 48);
+    assert!(states.iter().all(|s| s.source() == Source::Unknown));
+    let on = f
+        .gateway
+        .inject(Some(&client), &lamp(true))
+        .await
+        .expect("queued");
+    poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
+    let lamp_state = |states: &[essensys_core::state::DeviceState]| {
+        states
+            .iter()
+            .find(|s| s.device.id == "petite_chambre_3" && s.device.kind == DeviceKind::Light)
+            .copied()
+            .expect("lamp")
+    };
+    let before = f.gateway.device_states(&client).await.expect("states");
+    assert_eq!(
+        lamp_state(&before).source(),
+        Source::Unknown,
+        "delivered is not done"
+    );
+    f.events.take();
+    let guid = on.enqueued[0].guid.as_str();
+    assert!(acked_action(
+        f.gateway.ack(&client, guid).await.expect("ack")
+    ));
+    let after = f.gateway.device_states(&client).await.expect("states");
+    let lamp_now = lamp_state(&after);
+    assert_eq!(lamp_now.source(), Source::Acknowledged);
+    assert_eq!(lamp_now.state(), Some(Switch::OnOrOpen));
+    assert_eq!(lamp_now.acknowledged.map(|a| a.at), Some(NOW));
+    assert_eq!(
+        after
+            .iter()
+            .filter(|s| s.source() == Source::Acknowledged)
+            .count(),
+        1
+    );
+    let events = f.events.take();
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::DevicesAcknowledged { updates, .. } if updates.len() == 1)),
+        "{events:?}"
+    );
+    // off, acked: the later ack wins
+    let off = f
+        .gateway
+        .inject(Some(&client), &lamp(false))
+        .await
+        .expect("queued");
+    f.gateway
+        .ack(&client, off.enqueued[0].guid.as_str())
+        .await
+        .expect("ack");
+    let lamp_off = lamp_state(&f.gateway.device_states(&client).await.expect("states"));
+    assert_eq!(lamp_off.state(), Some(Switch::OffOrClose));
+    // both bits: unknown again
+    let both = Order::Cells(vec![
+        RawCell {
+            k: 613,
+            v: "64".into(),
+        },
+        RawCell {
+            k: 607,
+            v: "64".into(),
+        },
+    ]);
+    let both = f
+        .gateway
+        .inject(Some(&client), &both)
+        .await
+        .expect("queued");
+    f.gateway
+        .ack(&client, both.enqueued[0].guid.as_str())
+        .await
+        .expect("ack");
+    let lamp_both = lamp_state(&f.gateway.device_states(&client).await.expect("states"));
+    assert_eq!(lamp_both.source(), Source::Unknown);
+    assert!(lamp_both.acknowledged.is_some(), "acknowledged, as unknown");
+    // a launch settles nothing
+    f.events.take();
+    let launch = f
+        .gateway
+        .inject(Some(&client), &Order::Launch(2))
+        .await
+        .expect("queued");
+    f.gateway
+        .ack(&client, launch.enqueued[0].guid.as_str())
+        .await
+        .expect("ack");
+    assert!(!f
+        .events
+        .take()
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::DevicesAcknowledged { .. })));
+}
+
+/// `f` must be built with [`keyed_config`]. An alarm order for box `767179c7a2bff196` is the
+/// `_de67f` object of its next `myactions` (decrypting with its key to `ALARMEON_…`), the
+/// actions packed after it within the budget; a newer order replaces the pending one; the box's
+/// `done` removes it and nothing else. Refused for a box whose key is unknown, and once the box
+/// reports 407 = 0.
+pub async fn alarm_orders_ride_in_de67f_and_are_acked(f: &Fixture) {
+    let key = Key::parse(KEY).expect("key");
+    let client = key.client_id();
+    seen(f, &client).await;
+    for _ in 0..3 {
+        f.gateway
+            .inject(Some(&client), &lamp(true))
+            .await
+            .expect("queued");
+        f.gateway
+            .inject(Some(&client), &lamp(false))
+            .await
+            .expect("queued");
+    }
+    let first = f
+        .gateway
+        .alarm(Some(&client), AlarmCommand::Arm)
+        .await
+        .expect("alarm queued");
+    assert_eq!(first.replaced, None);
+    let second = f
+        .gateway
+        .alarm(Some(&client), AlarmCommand::Arm)
+        .await
+        .expect("alarm queued");
+    assert_eq!(
+        second.replaced,
+        Some(first.guid.clone()),
+        "the newer replaces the pending"
+    );
+    let status = f.gateway.alarm_status(&client).await.expect("status");
+    assert_eq!(
+        status.pending,
+        Some((second.guid.clone(), Some(AlarmCommand::Arm)))
+    );
+    assert!(status.key_known);
+    // a budget that holds exactly three of the queued scenes without an alarm order
+    let queued = f.gateway.pending(&client).await.expect("pending");
+    let scene_len = reply::action_len(&queued[0].action);
+    let budget = reply::empty_actions_len(None) + 3 * scene_len + 2;
+    let (body, sent) = poll(&f.gateway, &client, budget).await;
+    assert!(body.len() <= budget, "{} > {budget}", body.len());
+    let prefix = format!(r#"{{"_de67f":{{"guid":"{}","obl":""#, second.guid);
+    assert!(body.starts_with(&prefix), "{body}");
+    let obl = body[prefix.len()..].split('"').next().expect("obl");
+    let text = alarm::decrypt_obl(&key, obl).expect("decrypts with the box's key");
+    assert!(text.starts_with("ALARMEON_"), "{text}");
+    assert_eq!(
+        sent, 3,
+        "the alarm order and two scenes fit, not three: {body}"
+    );
+    assert!(
+        body.contains(r#""actions":[{"guid":"#),
+        "actions follow: {body}"
+    );
+    // the same again until acked
+    let (again, _) = poll(&f.gateway, &client, budget).await;
+    assert_eq!(again, body);
+    assert_eq!(
+        f.gateway
+            .ack(&client, first.guid.as_str())
+            .await
+            .expect("ack"),
+        Acked::Unknown,
+        "the replaced order is gone"
+    );
+    assert_eq!(
+        f.gateway
+            .ack(&client, second.guid.as_str())
+            .await
+            .expect("ack"),
+        Acked::Alarm
+    );
+    assert_eq!(f.gateway.pending(&client).await.expect("pending").len(), 6);
+    let (after, _) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
+    assert!(
+        after.starts_with(r#"{"_de67f":null,"actions":[{"#),
+        "{after}"
+    );
+    assert_eq!(
+        f.gateway
+            .alarm_status(&client)
+            .await
+            .expect("status")
+            .pending,
+        None
+    );
+    // a box whose key the gateway does not know
+    let stranger = id("box9");
+    seen(f, &stranger).await;
+    assert_eq!(
+        f.gateway.alarm(Some(&stranger), AlarmCommand::Arm).await,
+        Err(InjectError::Alarm(AlarmRefusal::NoKey(stranger.clone())))
+    );
+    // the keypad forbids remote orders
+    f.gateway
+        .report_status(
+            &client,
+            &contact(2_000),
+            br#"{"version":"V37","ek":[{k:407,v:"0"}]}"#,
+        )
+        .await
+        .expect("report");
+    assert_eq!(
+        f.gateway.alarm(Some(&client), AlarmCommand::Disarm).await,
+        Err(InjectError::Alarm(AlarmRefusal::RemoteAccessOff(
+            client.clone()
+        )))
+    );
+    assert_eq!(
+        f.gateway
+            .alarm_status(&client)
+            .await
+            .expect("status")
+            .pending,
+        None
+    );
+    f.gateway
+        .report_status(
+            &client,
+            &contact(3_000),
+            br#"{"version":"V37","ek":[{k:407,v:"1"}]}"#,
+        )
+        .await
+        .expect("report");
+    let disarm = f
+        .gateway
+        .alarm(Some(&client), AlarmCommand::Disarm)
+        .await
+        .expect("allowed again");
+    let status = f.gateway.alarm_status(&client).await.expect("status");
+    assert_eq!(status.remote_access, Some(true));
+    assert_eq!(
+        status.pending,
+        Some((disarm.guid, Some(AlarmCommand::Disarm)))
+    );
 }

@@ -1,6 +1,7 @@
-//! `essensys-testkit` — private instances of the real servers the integration tests talk to,
-//! each on a free loopback port with its own data directory, stopped when dropped. Tests never
-//! use (or disturb) the machine's own services on their standard ports.
+//! `essensys-testkit` — private instances of the real servers the integration tests talk to
+//! ([`RedisServer`], [`Mosquitto`]), each on a free loopback port with its own data directory,
+//! stopped when dropped. Tests never use (or disturb) the machine's own services on their
+//! standard ports.
 //!
 //! [`contract`] holds the storage ports' contract: the gateway's use cases that every
 //! [`ExchangeStore`](essensys_core::ports::ExchangeStore) /
@@ -41,6 +42,14 @@ pub fn wait_for_port(port: u16, within: Duration) -> bool {
         sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// Kills (SIGKILL) and reaps a server process, if it runs.
+fn kill(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 /// Whether a Redis server answers `PING` on `port`.
@@ -135,10 +144,7 @@ impl RedisServer {
 
     /// Stops it (SIGKILL: nothing is flushed beyond what `appendfsync always` already wrote).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill(&mut self.child);
     }
 
     /// Starts it again on the same port with the same data.
@@ -159,6 +165,107 @@ impl RedisServer {
 }
 
 impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A private `mosquitto` broker on a free port that requires a user name and password
+/// ([`Mosquitto::USER`], [`Mosquitto::PASSWORD`]), as a real deployment's does.
+pub struct Mosquitto {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Mosquitto {
+    /// The user the broker accepts.
+    pub const USER: &'static str = "ha";
+    /// Its password.
+    pub const PASSWORD: &'static str = "s3cret";
+
+    /// Starts `mosquitto` on a free port. Panics with a hint when it is not installed
+    /// (`./test.sh` installs it).
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
+        let passwords = dir.path().join("passwords");
+        let made = Command::new("mosquitto_passwd")
+            .args(["-c", "-b"])
+            .arg(&passwords)
+            .args([Self::USER, Self::PASSWORD])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("cannot run mosquitto_passwd ({e}): install mosquitto (./test.sh does)")
+            });
+        assert!(made.success(), "mosquitto_passwd failed");
+        let mut broker = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        let config = format!(
+            "listener {} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\nlog_dest stderr\nlog_type error\n",
+            broker.port,
+            passwords.display()
+        );
+        std::fs::write(broker.config(), config)
+            .unwrap_or_else(|e| panic!("cannot write mosquitto.conf: {e}"));
+        broker.restart();
+        broker
+    }
+
+    fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("mosquitto.conf")
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.config())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start mosquitto ({e}): install it (./test.sh does, with apt-get)")
+            });
+        self.child = Some(child);
+        assert!(
+            wait_for_port(self.port, Duration::from_secs(10)),
+            "mosquitto did not start on port {}",
+            self.port
+        );
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `mqtt://ha:s3cret@127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!(
+            "mqtt://{}:{}@127.0.0.1:{}",
+            Self::USER,
+            Self::PASSWORD,
+            self.port
+        )
+    }
+
+    /// Stops it (SIGKILL; it keeps nothing: persistence is off).
+    pub fn stop(&mut self) {
+        kill(&mut self.child);
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+}
+
+impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
     }

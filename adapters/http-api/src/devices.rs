@@ -1,10 +1,18 @@
-//! `/api/v1/*`: the device API — lights, dimmers, shutters, the awning, stored scenarios.
+//! `/api/v1/*`: the device API — lights, dimmers, shutters, the awning, stored scenarios, the
+//! reported modes (heating, water heater, watering) and the alarm.
 
 use axum::{extract::State, Json};
 use essensys_core::{
+    alarm::AlarmCommand,
     catalog::{self, Device, DeviceKind, Group},
-    order::DeviceOrder,
-    Order,
+    gateway::{AlarmStatus, InjectError},
+    house::{
+        self, Alert, Select, ALERTS, APPARENT_POWER, BOX_STATE, ENERGY_FULL_HOURS, ENERGY_OFF_PEAK,
+        INPUTS, SELECTS,
+    },
+    order::{DeviceOrder, RawCell, Switch},
+    state::{DeviceState, Source},
+    ClientId, Index, Order, Value,
 };
 use serde::Serialize;
 
@@ -16,11 +24,7 @@ use crate::{
     ApiState,
 };
 
-/// Why no device shows a state.
-const STATE_SOURCE: &str = "unknown: the box does not report lamp or shutter states in its \
-    exchange table; a state will appear here when a report carries it";
-
-/// One device: `{"kind","id","label","group","path","states","state":null,"state_source"}`.
+/// One device: `{"kind","id","label","group","path","states","state","state_source","since"}`.
 #[derive(Debug, Serialize)]
 pub(crate) struct DeviceView {
     kind: &'static str,
@@ -32,18 +36,31 @@ pub(crate) struct DeviceView {
     path: String,
     /// The two `state`s that path accepts.
     states: [&'static str; 2],
-    /// Always `null` for now: see `state_source`.
+    /// `on`/`off` (lights) or `open`/`closed` (shutters) as the box last acknowledged, else
+    /// `null`.
     state: Option<&'static str>,
+    /// `acknowledged` or `unknown`.
     state_source: &'static str,
+    /// When the box acknowledged it (RFC 3339), `null` if never.
+    since: Option<String>,
 }
 
-impl From<&'static Device> for DeviceView {
-    fn from(device: &'static Device) -> Self {
+impl From<&DeviceState> for DeviceView {
+    fn from(device_state: &DeviceState) -> Self {
+        let device = device_state.device;
         let (route, states) = if device.kind.is_switched() {
             ("lights", ["on", "off"])
         } else {
             ("shutters", ["open", "close"])
         };
+        let state = device_state
+            .state()
+            .map(|s| match (s, device.kind.is_switched()) {
+                (Switch::OnOrOpen, true) => "on",
+                (Switch::OffOrClose, true) => "off",
+                (Switch::OnOrOpen, false) => "open",
+                (Switch::OffOrClose, false) => "closed",
+            });
         Self {
             kind: device.kind.name(),
             id: device.id,
@@ -55,23 +72,270 @@ impl From<&'static Device> for DeviceView {
             },
             path: format!("/api/v1/{route}/{}", device.id),
             states,
-            state: None,
-            state_source: STATE_SOURCE,
+            state,
+            state_source: device_state.source().name(),
+            since: device_state.acknowledged.map(|a| a.at.to_string()),
         }
     }
+}
+
+/// A reported mode (heating zone, water heater, watering):
+/// `{"key","label","index","value","state","state_source","options","path"}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct SelectView {
+    key: &'static str,
+    label: &'static str,
+    index: u16,
+    /// The byte the box reported, `null` if never.
+    value: Option<u8>,
+    /// Its label among `options`, `null` if unknown or none of them.
+    state: Option<&'static str>,
+    /// `reported` or `unknown`.
+    state_source: &'static str,
+    options: Vec<&'static str>,
+    /// Where to POST `{"state":"<option>"}`.
+    path: String,
 }
 
 /// `GET /api/v1/devices`.
 #[derive(Debug, Serialize)]
 pub(crate) struct DevicesReply {
+    /// The box the states are of, `null` before any box connected.
+    client: Option<String>,
     devices: Vec<DeviceView>,
+    modes: Vec<SelectView>,
+    alarm: Option<AlarmView>,
+    /// Reported cells: `leak_washing_machine`, `leak_dishwasher`, `alarm_triggered` (booleans),
+    /// `apparent_power_va`, `energy_full_hours_kwh`, `energy_off_peak_kwh`, `inputs` (cell 944),
+    /// each `null` when never reported.
+    reported: serde_json::Value,
 }
 
-/// `GET /api/v1/devices`: the whole catalog.
-pub(crate) async fn list() -> Json<DevicesReply> {
-    Json(DevicesReply {
-        devices: catalog::devices().iter().map(DeviceView::from).collect(),
+/// The box a read is for: the one named, else the only one, else none yet (`Ok(None)`).
+async fn reading_box(state: &ApiState, args: &Args) -> Result<Option<ClientId>, ApiError> {
+    match args.client()? {
+        Some(client) => Ok(Some(client)),
+        None => match state.gateway.only_client().await {
+            Ok(client) => Ok(Some(client)),
+            Err(InjectError::NoBox) => Ok(None),
+            Err(e) => Err(ApiError::target(e)),
+        },
+    }
+}
+
+/// `GET /api/v1/devices[?client=ID]`: every light, dimmer, shutter and the awning with the
+/// state the box last acknowledged, the reported modes, the alarm and the reported sensors.
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    args: Args,
+) -> Result<Json<DevicesReply>, ApiError> {
+    let failed = |e| ApiError::store(e, "nothing read");
+    let client = reading_box(&state, &args).await?;
+    let Some(client) = client else {
+        let unknown = essensys_core::state::device_states([]);
+        return Ok(Json(DevicesReply {
+            client: None,
+            devices: unknown.iter().map(DeviceView::from).collect(),
+            modes: SELECTS.iter().map(|s| select_view(s, None)).collect(),
+            alarm: None,
+            reported: reported(&[]),
+        }));
+    };
+    let devices = state.gateway.device_states(&client).await.map_err(failed)?;
+    let cells = reported_cells();
+    let values = state
+        .gateway
+        .read_values(&client, &cells)
+        .await
+        .map_err(failed)?;
+    let alarm = state.gateway.alarm_status(&client).await.map_err(failed)?;
+    let value_of = |index: Index| {
+        values
+            .iter()
+            .find(|(i, _)| *i == index)
+            .and_then(|(_, v)| *v)
+    };
+    Ok(Json(DevicesReply {
+        client: Some(client.to_string()),
+        devices: devices.iter().map(DeviceView::from).collect(),
+        modes: SELECTS
+            .iter()
+            .map(|s| select_view(s, value_of(s.index)))
+            .collect(),
+        alarm: Some(AlarmView::from(&alarm)),
+        reported: reported(&values),
+    }))
+}
+
+fn select_view(select: &'static Select, value: Option<Value>) -> SelectView {
+    let label = value.and_then(|v| select.label_of(v));
+    SelectView {
+        key: select.key,
+        label: select.label,
+        index: select.index.get(),
+        value: value.map(Value::get),
+        state: label,
+        state_source: if value.is_some() {
+            Source::Reported.name()
+        } else {
+            Source::Unknown.name()
+        },
+        options: select.labels().collect(),
+        path: format!("/api/v1/modes/{}", select.key),
+    }
+}
+
+/// The cells `GET /api/v1/devices` reads.
+fn reported_cells() -> Vec<Index> {
+    let mut cells: Vec<Index> = SELECTS.iter().map(|s| s.index).collect();
+    cells.extend([ALERTS, BOX_STATE, INPUTS]);
+    for (low, high) in [APPARENT_POWER, ENERGY_FULL_HOURS, ENERGY_OFF_PEAK] {
+        cells.extend([low, high]);
+    }
+    cells
+}
+
+fn reported(values: &[(Index, Option<Value>)]) -> serde_json::Value {
+    let value_of = |index: Index| {
+        values
+            .iter()
+            .find(|(i, _)| *i == index)
+            .and_then(|(_, v)| *v)
+    };
+    let word = |(low, high): (Index, Index)| house::word(value_of(low), value_of(high));
+    let alert = |alert: Alert| alert.raised(value_of(ALERTS), value_of(BOX_STATE));
+    serde_json::json!({
+        "leak_washing_machine": alert(Alert::WashingMachineLeak),
+        "leak_dishwasher": alert(Alert::DishwasherLeak),
+        "alarm_triggered": alert(Alert::AlarmTriggered),
+        "apparent_power_va": word(APPARENT_POWER),
+        "energy_full_hours_kwh": word(ENERGY_FULL_HOURS),
+        "energy_off_peak_kwh": word(ENERGY_OFF_PEAK),
+        "inputs": value_of(INPUTS).map(Value::get),
     })
+}
+
+/// `POST /api/v1/modes/{key}[?client=ID]` with `{"state":"<option>"}`: a heating zone, the
+/// water heater or watering, as a plain write.
+pub(crate) async fn set_mode(
+    State(state): State<ApiState>,
+    Segment(key): Segment,
+    args: Args,
+    Body(body): Body,
+) -> Result<Json<InjectReply>, ApiError> {
+    let select = house::select(&key).ok_or_else(|| {
+        let key: String = key.chars().take(32).collect();
+        let keys: Vec<&str> = SELECTS.iter().map(|s| s.key).collect();
+        ApiError::not_found(format!("no mode {key:?}: use one of {}", keys.join(", ")))
+    })?;
+    let options = select.labels().collect::<Vec<_>>().join(", ");
+    let wanted = dto::json(&body, &format!(r#"{{"state":"<one of {options}>"}}"#))?;
+    let label = wanted.get("state").and_then(|s| s.as_str()).unwrap_or("");
+    let value = select.value_of(label).ok_or_else(|| {
+        let label: String = label.chars().take(32).collect();
+        ApiError::bad_request(format!(
+            "{} has no mode {label:?}: send {{\"state\":…}} with one of {options}",
+            select.key
+        ))
+    })?;
+    let order = Order::Cells(vec![RawCell {
+        k: u64::from(select.index.get()),
+        v: value.to_string(),
+    }]);
+    queue(&state, args.client()?, &order).await
+}
+
+/// The alarm: `{"client","state","state_source","remote_access","key_known","pending"}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct AlarmView {
+    client: String,
+    /// `disarmed`, `arming`, `armed_away`, `pending`, `triggered`, or `null` if never
+    /// reported (from cells 920 and 413).
+    state: Option<&'static str>,
+    /// `reported` or `unknown`.
+    state_source: &'static str,
+    /// Cell 407: whether the keypad allows remote orders (`null` if not reported).
+    remote_access: Option<bool>,
+    /// Whether the gateway knows the box's key (`--box-key`): needed to give an order.
+    key_known: bool,
+    /// The order waiting for the box's `done`: `{"guid","command":"arm"|"disarm"|null}`.
+    pending: Option<serde_json::Value>,
+}
+
+impl From<&AlarmStatus> for AlarmView {
+    fn from(status: &AlarmStatus) -> Self {
+        Self {
+            client: status.client.to_string(),
+            state: status.state.map(|s| s.name()),
+            state_source: if status.state.is_some() {
+                Source::Reported.name()
+            } else {
+                Source::Unknown.name()
+            },
+            remote_access: status.remote_access,
+            key_known: status.key_known,
+            pending: status.pending.as_ref().map(|(guid, command)| {
+                serde_json::json!({
+                    "guid": guid.as_str(),
+                    "command": command.map(command_name),
+                })
+            }),
+        }
+    }
+}
+
+fn command_name(command: AlarmCommand) -> &'static str {
+    match command {
+        AlarmCommand::Arm => "arm",
+        AlarmCommand::Disarm => "disarm",
+    }
+}
+
+/// `GET /api/v1/alarm[?client=ID]`.
+pub(crate) async fn alarm(
+    State(state): State<ApiState>,
+    args: Args,
+) -> Result<Json<AlarmView>, ApiError> {
+    let client = match args.client()? {
+        Some(client) => client,
+        None => state
+            .gateway
+            .only_client()
+            .await
+            .map_err(ApiError::target)?,
+    };
+    let status = state
+        .gateway
+        .alarm_status(&client)
+        .await
+        .map_err(|e| ApiError::store(e, "nothing read"))?;
+    Ok(Json(AlarmView::from(&status)))
+}
+
+/// `POST /api/v1/alarm[?client=ID]` with `{"state":"arm"|"disarm"}`: the `_de67f` order of the
+/// box's next `myactions`. Answers `{"status":"ok","client","guid","replaced"}`.
+pub(crate) async fn set_alarm(
+    State(state): State<ApiState>,
+    args: Args,
+    Body(body): Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let command = match dto::switch(&body, "arm", "disarm")? {
+        Switch::OnOrOpen => AlarmCommand::Arm,
+        Switch::OffOrClose => AlarmCommand::Disarm,
+    };
+    let client = args.client()?;
+    let queued = state
+        .gateway
+        .alarm(client.as_ref(), command)
+        .await
+        .map_err(ApiError::inject)?;
+    tracing::info!(client = %queued.client, guid = %queued.guid, command = command_name(command), "alarm order queued");
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "client": queued.client.as_str(),
+        "guid": queued.guid.as_str(),
+        "replaced": queued.replaced.as_ref().map(|g| g.as_str()),
+    })))
 }
 
 /// The device `id` of the first of `kinds` that has one, else a 404.

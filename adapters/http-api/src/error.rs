@@ -9,7 +9,10 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use essensys_core::{gateway::InjectError, ports::PortError};
+use essensys_core::{
+    gateway::{AlarmRefusal, InjectError},
+    ports::PortError,
+};
 use serde_json::json;
 
 /// An error answer: a status and a lower-case message that says what to do.
@@ -60,12 +63,21 @@ impl ApiError {
     }
 
     /// Why an order was not queued: refused (400), no box yet (409), several boxes and none
-    /// named (400), or the store failed.
+    /// named (400), an alarm order the box cannot take (409: its key unknown, or remote access
+    /// off at the keypad), or the store failed.
     pub(crate) fn inject(error: InjectError) -> Self {
         match error {
             InjectError::Refused(refusal) => Self::bad_request(refusal.to_string()),
             InjectError::NoBox => Self::new(StatusCode::CONFLICT, error.to_string()),
             InjectError::SeveralBoxes(_) => Self::bad_request(error.to_string()),
+            InjectError::Alarm(AlarmRefusal::Clock(_)) => {
+                tracing::error!(%error, "alarm order not built");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("internal error, order not queued: {error}"),
+                )
+            }
+            InjectError::Alarm(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
             InjectError::Port(port) => Self::store(port, "order not queued"),
         }
     }

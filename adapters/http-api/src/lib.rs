@@ -21,15 +21,23 @@
 //! | `GET /api/admin/clients` | | `{"clients":[{"id","address","version","last_seen","pending"}]}` |
 //! | `GET /api/admin/actions?client=ID` | | `{"client","actions":[{"guid","sent","params":[{"k","v"}]}]}` |
 //! | `GET /api/admin/actions` | | `{"clients":[{"client","actions":[…]},…]}` (every seen box) |
-//! | `GET /api/v1/devices` | | `{"devices":[{"kind","id","label","group","path","states","state":null,"state_source"}]}` |
+//! | `GET /api/v1/devices[?client=ID]` | | `{"client","devices":[{"kind","id","label","group","path","states","state","state_source","since"}],"modes":[…],"alarm":{…},"reported":{…}}` |
 //! | `POST /api/v1/lights/{id}[?client=ID]` | `{"state":"on"\|"off"}` | order reply (lights, then dimmers) |
 //! | `POST /api/v1/shutters/{id}[?client=ID]` | `{"state":"open"\|"close"}` | order reply (shutters, then the awning) |
 //! | `POST /api/v1/scenarios/{n}/launch[?client=ID]` | | order reply (stored scenarios 2–8) |
+//! | `POST /api/v1/modes/{key}[?client=ID]` | `{"state":"Eco"}` (an option of `modes[].options`) | order reply (a plain write of 349–353 or 363) |
+//! | `GET /api/v1/alarm[?client=ID]` | | `{"client","state","state_source","remote_access","key_known","pending"}` |
+//! | `POST /api/v1/alarm[?client=ID]` | `{"state":"arm"\|"disarm"}` | `{"status":"ok","client","guid","replaced"}`; 409 when the box's key is unknown or its keypad forbids remote orders (407 = 0) |
+//!
+//! A device's `state` is the last one the box **acknowledged** (`state_source`
+//! `"acknowledged"`, `since` when), `null` with `"unknown"` before; modes and the alarm are as
+//! the box reported them (`"reported"`).
 //!
 //! Always open: `GET /health` (`{"status":"ok","uptime_s","boxes","store"}`, 503 `"degraded"`
 //! when the store fails), `GET /table_ref[?client=ID]` (an HTML page of every reported cell and
 //! the pending actions), `GET /debug` (`{"uptime_s","store","boxes":[ids],"server":{…}}`).
 //! Anything else: 404 `{"error":"no route for GET /x"}`; a known path with the wrong method: 405.
+//! Every answer is published as an `Api` event (route pattern and status) through the gateway.
 //!
 //! # Order reply
 //! `{"status":"ok","client":"<box>","guid":"<first action>","guids":[…],"merged":[bool,…]}`:
@@ -120,6 +128,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/lights/{id}", post(devices::light))
         .route("/api/v1/shutters/{id}", post(devices::shutter))
         .route("/api/v1/scenarios/{n}/launch", post(devices::launch))
+        .route("/api/v1/modes/{key}", post(devices::set_mode))
+        .route(
+            "/api/v1/alarm",
+            get(devices::alarm).post(devices::set_alarm),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -131,5 +144,6 @@ pub fn router(state: ApiState) -> Router {
         .merge(guarded)
         .fallback(ops::no_route)
         .method_not_allowed_fallback(ops::wrong_method)
+        .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }

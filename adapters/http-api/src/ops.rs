@@ -2,11 +2,13 @@
 //! methods.
 
 use axum::{
-    extract::State,
+    extract::{MatchedPath, Request, State},
     http::{Method, StatusCode, Uri},
+    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
+use essensys_core::event::EventKind;
 use serde_json::json;
 
 use crate::{error::ApiError, ApiState};
@@ -73,4 +75,24 @@ pub(crate) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
             uri.path()
         ),
     )
+}
+
+/// Publishes every answer as an `Api` event: the route's pattern (`/api/v1/lights/{id}`, or
+/// `unmatched`) and the status.
+pub(crate) async fn observe(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route: std::sync::Arc<str> = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .into();
+    let response = next.run(request).await;
+    state.gateway.publish(EventKind::Api {
+        route,
+        status: response.status().as_u16(),
+    });
+    response
 }

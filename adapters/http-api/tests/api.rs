@@ -9,8 +9,12 @@ use axum::{
     Router,
 };
 use essensys_core::{
+    catalog::Device,
+    event::EventKind,
     gateway::{GatewayConfig, Ports},
+    matricule::Key,
     ports::{Change, ClientInfo, Contact, ExchangeStore, PortError, Sample, Timestamp},
+    state::{Acknowledged, DeviceUpdate},
     ClientId, Gateway, Index, Param, Value,
 };
 use essensys_http_api::{router, ApiState};
@@ -24,7 +28,12 @@ const TOKEN: &str = "s3cret-token";
 struct Api {
     gateway: Arc<Gateway>,
     router: Router,
+    events: Arc<RecordedEvents>,
 }
+
+/// The placeholder key of `legacy-protocol.md` and the box id it gives.
+const KEY: &str = "12345678901234567890123456789012";
+const KEYED_BOX: &str = "767179c7a2bff196";
 
 /// What a request got back.
 struct Reply {
@@ -47,18 +56,23 @@ impl Reply {
     }
 }
 
-fn ports(store: Arc<dyn ExchangeStore>) -> Ports {
+fn ports(store: Arc<dyn ExchangeStore>, events: Arc<RecordedEvents>) -> Ports {
     Ports {
         store,
         queue: Arc::new(MemoryQueue::new()),
-        events: Arc::new(RecordedEvents::default()),
-        clock: Arc::new(ManualClock::new(Timestamp(1_000))),
+        events,
+        clock: Arc::new(ManualClock::new(contact().at)),
         guids: Arc::new(CountingGuids::default()),
     }
 }
 
 fn api_on(store: Arc<dyn ExchangeStore>, token: Option<&str>) -> Api {
-    let gateway = Arc::new(Gateway::new(ports(store), GatewayConfig::default()));
+    api_with(store, token, GatewayConfig::default())
+}
+
+fn api_with(store: Arc<dyn ExchangeStore>, token: Option<&str>, config: GatewayConfig) -> Api {
+    let events = Arc::new(RecordedEvents::default());
+    let gateway = Arc::new(Gateway::new(ports(store, events.clone()), config));
     let state = ApiState {
         gateway: gateway.clone(),
         admin_token: token.map(str::to_string),
@@ -69,7 +83,17 @@ fn api_on(store: Arc<dyn ExchangeStore>, token: Option<&str>) -> Api {
     Api {
         gateway,
         router: router(state),
+        events,
     }
+}
+
+/// An API whose gateway knows [`KEY`].
+fn keyed_api() -> Api {
+    let config = GatewayConfig {
+        box_keys: vec![Key::parse(KEY).expect("key")],
+        ..GatewayConfig::default()
+    };
+    api_with(Arc::new(MemoryStore::new()), None, config)
 }
 
 fn api() -> Api {
@@ -444,6 +468,131 @@ async fn devices_are_listed_without_invented_state() {
 }
 
 #[tokio::test]
+async fn a_device_shows_the_state_the_box_acknowledged() {
+    let api = api();
+    api.seen("box1").await;
+    let reply = api
+        .post("/api/v1/lights/petite_chambre_3", r#"{"state":"on"}"#)
+        .await;
+    let guid = reply.json()["guid"].as_str().expect("guid").to_string();
+    let lamp = |body: &Json| {
+        body["devices"]
+            .as_array()
+            .expect("devices")
+            .iter()
+            .find(|d| d["id"] == "petite_chambre_3" && d["kind"] == "light")
+            .cloned()
+            .expect("lamp")
+    };
+    let queued = api.get("/api/v1/devices").await.json();
+    assert_eq!(queued["client"], "box1");
+    assert_eq!(lamp(&queued)["state"], Json::Null, "queued is not done");
+    assert_eq!(lamp(&queued)["state_source"], "unknown");
+    api.gateway.ack(&id("box1"), &guid).await.expect("ack");
+    let done = api.get("/api/v1/devices").await.json();
+    assert_eq!(lamp(&done)["state"], "on");
+    assert_eq!(lamp(&done)["state_source"], "acknowledged");
+    assert_eq!(lamp(&done)["since"], "2026-11-27T06:00:12.345Z");
+    let others = done["devices"].as_array().expect("devices");
+    assert_eq!(others.iter().filter(|d| d["state"].is_null()).count(), 47);
+}
+
+#[tokio::test]
+async fn modes_show_reported_values_and_set_them_by_label() {
+    let api = api();
+    api.report("box1", r#"{"version":"V37","ek":[{k:349,v:"18"},{k:353,v:"1"},{k:463,v:"208"},{k:464,v:"7"},{k:11,v:"01000000"}]}"#)
+        .await;
+    let body = api.get("/api/v1/devices").await.json();
+    let mode = |key: &str| {
+        body["modes"]
+            .as_array()
+            .expect("modes")
+            .iter()
+            .find(|m| m["key"] == key)
+            .cloned()
+            .expect("mode")
+    };
+    assert_eq!(mode("heating_zj")["state"], "Eco");
+    assert_eq!(mode("heating_zj")["value"], 18);
+    assert_eq!(mode("heating_zj")["state_source"], "reported");
+    assert_eq!(mode("water_heater")["state"], "Heures creuses");
+    assert_eq!(mode("heating_zn")["state_source"], "unknown");
+    assert_eq!(body["reported"]["apparent_power_va"], 208 + 256 * 7);
+    assert_eq!(body["reported"]["leak_washing_machine"], true);
+    assert_eq!(body["reported"]["leak_dishwasher"], false);
+    let reply = api
+        .post("/api/v1/modes/heating_zj", r#"{"state":"Confort"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let pending = api.pending("box1").await;
+    assert_eq!(param(&pending, 0, 349), Some(17));
+    let reply = api
+        .post("/api/v1/modes/heating_zsb1", r#"{"state":"Anticipé"}"#)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.error().contains("Confort"), "{}", reply.error());
+    let reply = api.post("/api/v1/modes/nope", r#"{"state":"Eco"}"#).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_alarm_needs_the_box_key_and_the_keypad_consent() {
+    let plain = api();
+    plain.seen(KEYED_BOX).await;
+    let reply = plain.post("/api/v1/alarm", r#"{"state":"arm"}"#).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert!(reply.error().contains("--box-key"), "{}", reply.error());
+
+    let api = keyed_api();
+    api.seen(KEYED_BOX).await;
+    let reply = api.post("/api/v1/alarm", r#"{"state":"arm"}"#).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let guid = reply.json()["guid"].as_str().expect("guid").to_string();
+    let status = api.get("/api/v1/alarm").await.json();
+    assert_eq!(status["pending"], json!({"guid": guid, "command": "arm"}));
+    assert_eq!(status["key_known"], true);
+    assert_eq!(status["state"], Json::Null);
+    api.report(
+        KEYED_BOX,
+        r#"{"version":"V37","ek":[{k:407,v:"0"},{k:920,v:"10000000"}]}"#,
+    )
+    .await;
+    let status = api.get("/api/v1/alarm").await.json();
+    assert_eq!(status["state"], "armed_away");
+    assert_eq!(status["remote_access"], false);
+    let reply = api.post("/api/v1/alarm", r#"{"state":"disarm"}"#).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert!(reply.error().contains("407"), "{}", reply.error());
+    let reply = api.post("/api/v1/alarm", r#"{"state":"maybe"}"#).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn every_answer_is_an_api_event_with_its_route_pattern() {
+    let api = api();
+    api.seen("box1").await;
+    api.post("/api/v1/lights/petite_chambre_3", r#"{"state":"on"}"#)
+        .await;
+    api.get("/nowhere").await;
+    let seen: Vec<(String, u16)> = api
+        .events
+        .take()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Api { route, status } => Some((route.to_string(), status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("/api/v1/lights/{id}".to_string(), 200),
+            ("unmatched".to_string(), 404)
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_light_on_is_a_scene_with_590_and_its_mask() {
     let api = api();
     api.seen("box1").await;
@@ -740,6 +889,20 @@ impl ExchangeStore for BrokenStore {
         Err(self.0.clone())
     }
     async fn clients(&self) -> Result<Vec<ClientInfo>, PortError> {
+        Err(self.0.clone())
+    }
+    async fn record_devices(
+        &self,
+        _: &ClientId,
+        _: &[DeviceUpdate],
+        _: Timestamp,
+    ) -> Result<(), PortError> {
+        Err(self.0.clone())
+    }
+    async fn devices(
+        &self,
+        _: &ClientId,
+    ) -> Result<Vec<(&'static Device, Acknowledged)>, PortError> {
         Err(self.0.clone())
     }
 }

@@ -8,11 +8,12 @@
 //! | `POST /api/done/<guid>` | 201, also for an unknown or repeated guid |
 //!
 //! A store failure never turns into an error reply: the box would lose ~20 s and the house
-//! would stop answering. It is logged and counted instead.
+//! would stop answering. It is logged here and published as an event by the gateway.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc, time::Instant};
 
 use essensys_core::{
+    event::{Acked, BoxEndpoint, EventKind},
     matricule::{self, Key},
     ports::Contact,
     reply::{self, BOX_READ_LIMIT, ONE_SEGMENT_LIMIT},
@@ -23,7 +24,6 @@ use tracing::{debug, info, warn};
 use crate::{
     request::Head,
     response::{self, Status, JSON},
-    stats::Stats,
 };
 
 /// One of the box's endpoints.
@@ -48,6 +48,16 @@ impl<'a> Endpoint<'a> {
             ("GET", "/api/myactions") => Some(Endpoint::MyActions),
             ("POST", path) => path.strip_prefix("/api/done/").map(Endpoint::Done),
             _ => None,
+        }
+    }
+
+    /// Which of core's [`BoxEndpoint`]s this is.
+    pub fn kind(self) -> BoxEndpoint {
+        match self {
+            Endpoint::ServerInfos => BoxEndpoint::ServerInfos,
+            Endpoint::MyStatus => BoxEndpoint::MyStatus,
+            Endpoint::MyActions => BoxEndpoint::MyActions,
+            Endpoint::Done(_) => BoxEndpoint::Done,
         }
     }
 }
@@ -86,18 +96,17 @@ fn myactions_budget() -> usize {
     ONE_SEGMENT_LIMIT.min(BOX_READ_LIMIT) - response::head_len(Status::OK, JSON, 1000)
 }
 
-/// The box endpoints: the gateway, who may talk to it, and the counters.
+/// The box endpoints: the gateway and who may talk to it.
 pub struct BoxApi {
-    /// The use cases.
+    /// The use cases; also where this adapter's events go ([`Gateway::publish`]).
     pub gateway: Arc<Gateway>,
     /// Which boxes are served.
     pub admission: Admission,
-    /// Counters.
-    pub stats: Arc<Stats>,
 }
 
 impl BoxApi {
-    /// Answers one box request into `out`.
+    /// Answers one box request into `out`, then publishes a [`EventKind::BoxRequest`] with the
+    /// time it took.
     pub async fn answer(
         &self,
         endpoint: Endpoint<'_>,
@@ -106,72 +115,79 @@ impl BoxApi {
         peer: IpAddr,
         out: &mut Vec<u8>,
     ) {
-        let Self {
-            gateway,
-            admission,
-            stats,
-        } = self;
+        let started = Instant::now();
+        let (client, status) = self.reply(endpoint, head, body, peer, out).await;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.gateway.publish(EventKind::BoxRequest {
+            client,
+            endpoint: endpoint.kind(),
+            status: status.0,
+            micros,
+        });
+    }
+
+    async fn reply(
+        &self,
+        endpoint: Endpoint<'_>,
+        head: &Head<'_>,
+        body: &[u8],
+        peer: IpAddr,
+        out: &mut Vec<u8>,
+    ) -> (Option<ClientId>, Status) {
+        let Self { gateway, admission } = self;
         let authorization = head.header("authorization");
         let client = match admission.identify(authorization) {
             Ok(client) => client,
             Err(reason) => {
-                Stats::bump(&stats.rejected);
                 warn!(%peer, endpoint = ?endpoint, %reason, "box refused");
                 response::error(out, Status(401), &reason);
-                return;
+                gateway.publish(EventKind::Rejected {
+                    peer,
+                    status: 401,
+                    reason,
+                });
+                return (None, Status(401));
             }
         };
         let contact = Contact {
-            at: gateway.ports().clock.now(),
+            at: gateway.now(),
             address: Some(peer),
             authorization: authorization.map(str::to_string),
         };
         let mut reply_body = Vec::with_capacity(BOX_READ_LIMIT);
+        // Store failures are published as events by the gateway; here they are only logged.
         let status = match endpoint {
             Endpoint::ServerInfos => {
-                Stats::bump(&stats.serverinfos);
                 if let Err(e) = gateway
                     .server_infos(&client, &contact, &mut reply_body)
                     .await
                 {
-                    Stats::bump(&stats.store_errors);
                     warn!(%client, error = %e, "serverinfos: poll not recorded");
                 }
                 Status::OK
             }
             Endpoint::MyStatus => {
-                Stats::bump(&stats.mystatus);
                 match gateway.report_status(&client, &contact, body).await {
                     Ok(outcome) if outcome.errors.is_empty() => {}
                     Ok(outcome) => {
-                        Stats::bump(&stats.garbled_status);
                         let errors: Vec<String> =
                             outcome.errors.iter().map(ToString::to_string).collect();
                         warn!(%client, stored = outcome.stored, ?errors, "mystatus: part of the status could not be read");
                     }
-                    Err(e) => {
-                        Stats::bump(&stats.store_errors);
-                        warn!(%client, error = %e, "mystatus: status not stored");
-                    }
+                    Err(e) => warn!(%client, error = %e, "mystatus: status not stored"),
                 }
                 Status::CREATED
             }
             Endpoint::MyActions => {
-                Stats::bump(&stats.myactions);
                 match gateway
                     .poll_actions(&client, myactions_budget(), &mut reply_body)
                     .await
                 {
-                    Ok(guids) => {
-                        stats
-                            .actions_sent
-                            .fetch_add(guids.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                        if !guids.is_empty() {
-                            info!(%client, ?guids, "actions delivered to the box");
-                        }
+                    Ok(guids) if !guids.is_empty() => {
+                        info!(%client, ?guids, "actions delivered to the box");
                     }
+                    Ok(_) => {}
                     Err(e) => {
-                        Stats::bump(&stats.store_errors);
                         warn!(%client, error = %e, "myactions: queue unreadable, answering with no action");
                         reply_body.clear();
                         reply::encode_actions(&mut reply_body, None, &[], myactions_budget());
@@ -180,18 +196,18 @@ impl BoxApi {
                 Status::OK
             }
             Endpoint::Done(guid) => {
-                Stats::bump(&stats.done);
                 match gateway.ack(&client, guid).await {
-                    Ok(true) => info!(%client, guid, "action done by the box"),
-                    Ok(false) => debug!(%client, guid, "ack for an unknown or already acked guid"),
-                    Err(e) => {
-                        Stats::bump(&stats.store_errors);
-                        warn!(%client, guid, error = %e, "done: ack not recorded");
+                    Ok(Acked::Action(_)) => info!(%client, guid, "action done by the box"),
+                    Ok(Acked::Alarm) => info!(%client, guid, "alarm order done by the box"),
+                    Ok(Acked::Unknown) => {
+                        debug!(%client, guid, "ack for an unknown or already acked guid")
                     }
+                    Err(e) => warn!(%client, guid, error = %e, "done: ack not recorded"),
                 }
                 Status::CREATED
             }
         };
         response::write(out, status, JSON, &[], &reply_body);
+        (Some(client), status)
     }
 }

@@ -19,7 +19,9 @@
 //! - [`box_api`]: the four box endpoints and box identification.
 //! - [`fallback`]: everything else, through the axum Router.
 //! - [`server`]: the listener, deadlines, connection cap and shutdown.
-//! - [`stats`]: counters for `/debug`.
+//!
+//! It counts nothing itself: requests answered (with their duration), timeouts and refusals
+//! are published as events through [`essensys_core::Gateway::publish`].
 
 #![deny(missing_docs)]
 
@@ -28,8 +30,6 @@ pub mod fallback;
 pub mod request;
 pub mod response;
 pub mod server;
-pub mod stats;
 
 pub use box_api::Admission;
 pub use server::{Server, ServerConfig};
-pub use stats::Stats;

@@ -8,7 +8,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::Router;
-use essensys_core::Gateway;
+use essensys_core::{event::EventKind, Gateway};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -22,7 +22,6 @@ use crate::{
     fallback,
     request::{self, RequestError, MAX_HEAD},
     response::{self, Status},
-    stats::Stats,
 };
 
 /// How the server behaves.
@@ -51,27 +50,20 @@ pub struct Server {
     boxes: BoxApi,
     router: Router,
     config: ServerConfig,
-    stats: Arc<Stats>,
 }
 
 impl Server {
-    /// A server answering boxes through `gateway` and everything else through `router`.
-    pub fn new(
-        gateway: Arc<Gateway>,
-        router: Router,
-        config: ServerConfig,
-        stats: Arc<Stats>,
-    ) -> Arc<Self> {
+    /// A server answering boxes through `gateway` and everything else through `router`. What
+    /// happens (requests, timeouts, refusals) is published through the gateway's event sink.
+    pub fn new(gateway: Arc<Gateway>, router: Router, config: ServerConfig) -> Arc<Self> {
         let boxes = BoxApi {
             gateway,
             admission: config.admission.clone(),
-            stats: stats.clone(),
         };
         Arc::new(Self {
             boxes,
             router,
             config,
-            stats,
         })
     }
 
@@ -104,7 +96,6 @@ impl Server {
             match listener.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
-                    Stats::bump(&self.stats.connections);
                     let server = self.clone();
                     tokio::spawn(async move {
                         server.connection(stream, peer).await;
@@ -135,8 +126,10 @@ impl Server {
             Ok(Ok(())) => {}
             Ok(Err(e)) => debug!(%peer, error = %e, "connection failed"),
             Err(_) => {
-                Stats::bump(&self.stats.timeouts);
                 debug!(%peer, "request deadline passed: closing");
+                self.boxes
+                    .gateway
+                    .publish(EventKind::Timeout { peer: peer.ip() });
                 return;
             }
         }
@@ -177,8 +170,8 @@ impl Server {
         };
         let head = match request::parse_head(&buf[..head_len.min(buf.len())]) {
             Ok(Some(head)) => head,
-            Ok(None) => return self.reject(out, RequestError::HeadTooLarge),
-            Err(e) => return self.reject(out, e),
+            Ok(None) => return self.reject(out, peer, RequestError::HeadTooLarge),
+            Err(e) => return self.reject(out, peer, e),
         };
         let wanted = head.len + head.content_length;
         let mut body = buf
@@ -203,23 +196,30 @@ impl Server {
                     .answer(endpoint, &head, &body, peer.ip(), out)
                     .await
             }
-            None => {
-                Stats::bump(&self.stats.api);
-                fallback::answer(&self.router, &head, body, peer, out).await;
-            }
+            None => fallback::answer(&self.router, &head, body, peer, out).await,
         }
         Ok(())
     }
 
-    fn reject(&self, out: &mut Vec<u8>, error: RequestError) -> std::io::Result<()> {
+    fn reject(
+        &self,
+        out: &mut Vec<u8>,
+        peer: SocketAddr,
+        error: RequestError,
+    ) -> std::io::Result<()> {
         let status = match error {
             RequestError::HeadTooLarge => Status(431),
             RequestError::BodyTooLarge(_) => Status(413),
             _ => Status(400),
         };
-        Stats::bump(&self.stats.rejected);
-        debug!(error = %error, "request refused");
-        response::error(out, status, &error.to_string());
+        let reason = error.to_string();
+        debug!(%peer, %reason, "request refused");
+        response::error(out, status, &reason);
+        self.boxes.gateway.publish(EventKind::Rejected {
+            peer: peer.ip(),
+            status: status.0,
+            reason,
+        });
         Ok(())
     }
 }

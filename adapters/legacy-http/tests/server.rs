@@ -3,8 +3,14 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{routing::get, Router};
-use essensys_core::{gateway::GatewayConfig, gateway::Ports, ports::Timestamp, Gateway};
-use essensys_legacy_http::{request, Server, ServerConfig, Stats};
+use essensys_core::{
+    event::{BoxEndpoint, EventKind},
+    gateway::GatewayConfig,
+    gateway::Ports,
+    ports::Timestamp,
+    Gateway,
+};
+use essensys_legacy_http::{request, Server, ServerConfig};
 use essensys_memory::{CountingGuids, ManualClock, MemoryQueue, MemoryStore, RecordedEvents};
 use proptest::prelude::*;
 use tokio::{
@@ -12,11 +18,12 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-async fn start(deadline: Duration) -> (SocketAddr, Arc<Stats>) {
+async fn start(deadline: Duration) -> (SocketAddr, Arc<RecordedEvents>) {
+    let events = Arc::new(RecordedEvents::default());
     let ports = Ports {
         store: Arc::new(MemoryStore::new()),
         queue: Arc::new(MemoryQueue::new()),
-        events: Arc::new(RecordedEvents::default()),
+        events: events.clone(),
         clock: Arc::new(ManualClock::new(Timestamp(0))),
         guids: Arc::new(CountingGuids::default()),
     };
@@ -24,14 +31,13 @@ async fn start(deadline: Duration) -> (SocketAddr, Arc<Stats>) {
     let router = Router::new().route("/hello", get(|| async { "hello" }));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let stats = Arc::new(Stats::default());
     let config = ServerConfig {
         request_deadline: deadline,
         ..ServerConfig::default()
     };
-    let server = Server::new(gateway, router, config, stats.clone());
+    let server = Server::new(gateway, router, config);
     tokio::spawn(server.run(listener, std::future::pending::<()>()));
-    (addr, stats)
+    (addr, events)
 }
 
 /// Sends `request` in one write and reads the whole reply until the server closes.
@@ -96,20 +102,49 @@ async fn box_endpoints_answer_with_the_firmware_status_codes() {
 
 #[tokio::test]
 async fn other_paths_go_to_the_router_in_one_reply() {
-    let (addr, stats) = start(Duration::from_secs(10)).await;
+    let (addr, events) = start(Duration::from_secs(10)).await;
     let reply = exchange(addr, b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n").await;
     let text = String::from_utf8_lossy(&reply);
     assert!(text.starts_with("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\nContent-Type: text/plain; charset=utf-8\r\n"), "{text}");
     assert!(text.ends_with("\r\n\r\nhello"));
     let missing = exchange(addr, b"GET /nowhere HTTP/1.1\r\n\r\n").await;
     assert_eq!(status_line(&missing), "HTTP/1.1 404 Not Found");
+    let box_requests = events
+        .take()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::BoxRequest { .. }))
+        .count();
+    assert_eq!(box_requests, 0, "API requests are not box requests");
+}
+
+#[tokio::test]
+async fn each_box_request_is_an_event_with_its_endpoint_and_status() {
+    let (addr, events) = start(Duration::from_secs(10)).await;
+    exchange(addr, b"GET /api/serverinfos HTTP/1.1 \r\n\r\n").await;
+    exchange(
+        addr,
+        b"POST /api/done/abc HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    let seen: Vec<(BoxEndpoint, u16, bool)> = events
+        .take()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::BoxRequest {
+                client,
+                endpoint,
+                status,
+                ..
+            } => Some((endpoint, status, client.is_some())),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        stats
-            .snapshot()
-            .iter()
-            .find(|(n, _)| *n == "api")
-            .map(|(_, v)| *v),
-        Some(2)
+        seen,
+        vec![
+            (BoxEndpoint::ServerInfos, 200, true),
+            (BoxEndpoint::Done, 201, true)
+        ]
     );
 }
 
@@ -166,7 +201,7 @@ async fn oversized_and_malformed_requests_get_clear_errors() {
 
 #[tokio::test]
 async fn a_slow_sender_is_cut_off_and_does_not_hold_up_others() {
-    let (addr, stats) = start(Duration::from_millis(300)).await;
+    let (addr, events) = start(Duration::from_millis(300)).await;
     let mut slow = TcpStream::connect(addr).await.expect("connect");
     slow.write_all(b"GET /api/serverinfos HTTP/1.1 \r\nhost:")
         .await
@@ -180,14 +215,12 @@ async fn a_slow_sender_is_cut_off_and_does_not_hold_up_others() {
         matches!(read, Ok(Ok(0))),
         "the slow connection is closed without a reply"
     );
-    assert_eq!(
-        stats
-            .snapshot()
-            .iter()
-            .find(|(n, _)| *n == "timeouts")
-            .map(|(_, v)| *v),
-        Some(1)
-    );
+    let timeouts = events
+        .take()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Timeout { .. }))
+        .count();
+    assert_eq!(timeouts, 1);
 }
 
 proptest! {

@@ -24,12 +24,16 @@ use std::{
 
 use async_trait::async_trait;
 use essensys_core::{
+    alarm::{AlarmError, LocalTime},
+    catalog::{self, Device},
     merge::{self, Enqueued, Queued},
     ports::{
-        ActionQueue, Change, ClientInfo, Clock, Contact, Event, EventSink, ExchangeStore,
-        GuidSource, PortError, Sample, Timestamp, HISTORY_LEN,
+        Acked, ActionQueue, Change, ClientInfo, Clock, Contact, Delivery, Event, EventSink,
+        ExchangeStore, GuidSource, PortError, Sample, Timestamp, HISTORY_LEN,
     },
-    reply, Action, ClientId, Command, Guid, Index, Param, Value,
+    reply::{self, AlarmOrder},
+    state::{Acknowledged, DeviceUpdate},
+    ClientId, Command, Guid, Index, Param, Value,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -46,6 +50,8 @@ struct BoxState {
     values: Box<[Option<Value>; 953]>,
     /// The last values of each changed cell, oldest first.
     history: HashMap<Index, VecDeque<Sample>>,
+    /// The acknowledged state of devices, by position in the catalog.
+    devices: BTreeMap<usize, Acknowledged>,
     info: ClientInfo,
 }
 
@@ -54,6 +60,7 @@ impl BoxState {
         Self {
             values: Box::new([None; 953]),
             history: HashMap::new(),
+            devices: BTreeMap::new(),
             info: ClientInfo {
                 id: id.clone(),
                 address: contact.address,
@@ -177,12 +184,56 @@ impl ExchangeStore for MemoryStore {
     async fn clients(&self) -> Result<Vec<ClientInfo>, PortError> {
         Ok(lock(&self.boxes).values().map(|s| s.info.clone()).collect())
     }
+
+    async fn record_devices(
+        &self,
+        client: &ClientId,
+        updates: &[DeviceUpdate],
+        at: Timestamp,
+    ) -> Result<(), PortError> {
+        let mut boxes = lock(&self.boxes);
+        let Some(state) = boxes.get_mut(client) else {
+            return Ok(()); // a box that never polled cannot have acked anything
+        };
+        for update in updates {
+            if let Some(position) = catalog::position(update.device) {
+                let acknowledged = Acknowledged {
+                    state: update.state,
+                    at,
+                };
+                state.devices.insert(position, acknowledged);
+            }
+        }
+        Ok(())
+    }
+
+    async fn devices(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<(&'static Device, Acknowledged)>, PortError> {
+        let boxes = lock(&self.boxes);
+        let Some(state) = boxes.get(client) else {
+            return Ok(Vec::new());
+        };
+        Ok(state
+            .devices
+            .iter()
+            .filter_map(|(&n, &ack)| catalog::devices().get(n).map(|d| (d, ack)))
+            .collect())
+    }
 }
 
-/// One FIFO of actions per box, in memory.
+/// One box's queue: its actions and its pending alarm order.
+#[derive(Default)]
+struct BoxQueue {
+    actions: Vec<Queued>,
+    alarm: Option<AlarmOrder>,
+}
+
+/// One FIFO of actions per box, and at most one alarm order per box, in memory.
 #[derive(Default)]
 pub struct MemoryQueue {
-    queues: Mutex<HashMap<ClientId, Vec<Queued>>>,
+    queues: Mutex<HashMap<ClientId, BoxQueue>>,
 }
 
 impl MemoryQueue {
@@ -200,7 +251,7 @@ impl ActionQueue for MemoryQueue {
         commands: Vec<(Command, Guid)>,
     ) -> Result<Vec<Enqueued>, PortError> {
         let mut queues = lock(&self.queues);
-        let queue = queues.entry(client.clone()).or_default();
+        let queue = &mut queues.entry(client.clone()).or_default().actions;
         Ok(commands
             .into_iter()
             .map(|(command, guid)| merge::enqueue(queue, command, guid))
@@ -208,32 +259,63 @@ impl ActionQueue for MemoryQueue {
     }
 
     async fn pending(&self, client: &ClientId) -> Result<Vec<Queued>, PortError> {
-        Ok(lock(&self.queues).get(client).cloned().unwrap_or_default())
+        Ok(lock(&self.queues)
+            .get(client)
+            .map(|q| q.actions.clone())
+            .unwrap_or_default())
     }
 
-    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Vec<Action>, PortError> {
+    async fn pending_alarm(&self, client: &ClientId) -> Result<Option<AlarmOrder>, PortError> {
+        Ok(lock(&self.queues).get(client).and_then(|q| q.alarm.clone()))
+    }
+
+    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Delivery, PortError> {
         let mut queues = lock(&self.queues);
         let Some(queue) = queues.get_mut(client) else {
-            return Ok(Vec::new());
+            return Ok(Delivery::default());
         };
-        let count = reply::fitting_count(queue.iter().map(|q| reply::action_len(&q.action)), room);
-        Ok(queue[..count]
+        let room = match &queue.alarm {
+            Some(alarm) => reply::room_with_alarm(room, alarm.encoded_len()),
+            None => room,
+        };
+        let lengths = queue.actions.iter().map(|q| reply::action_len(&q.action));
+        let count = reply::fitting_count(lengths, room);
+        let actions = queue.actions[..count]
             .iter_mut()
             .map(|entry| {
                 entry.sent = true;
                 entry.action.clone()
             })
-            .collect())
+            .collect();
+        Ok(Delivery {
+            alarm: queue.alarm.clone(),
+            actions,
+        })
     }
 
-    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<bool, PortError> {
+    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<Acked, PortError> {
         let mut queues = lock(&self.queues);
         let Some(queue) = queues.get_mut(client) else {
-            return Ok(false);
+            return Ok(Acked::Unknown);
         };
-        let before = queue.len();
-        queue.retain(|entry| entry.action.guid != *guid);
-        Ok(queue.len() != before)
+        if queue.alarm.as_ref().is_some_and(|a| a.guid() == guid) {
+            queue.alarm = None;
+            return Ok(Acked::Alarm);
+        }
+        match queue.actions.iter().position(|q| q.action.guid == *guid) {
+            Some(at) => Ok(Acked::Action(queue.actions.remove(at).action)),
+            None => Ok(Acked::Unknown),
+        }
+    }
+
+    async fn set_alarm(
+        &self,
+        client: &ClientId,
+        alarm: AlarmOrder,
+    ) -> Result<Option<Guid>, PortError> {
+        let mut queues = lock(&self.queues);
+        let queue = queues.entry(client.clone()).or_default();
+        Ok(queue.alarm.replace(alarm).map(|old| old.guid().clone()))
     }
 }
 
@@ -247,6 +329,22 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         Timestamp(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The machine's local time (its time zone, from `TZ` or `/etc/localtime`): the house's,
+    /// on the Pi beside the box.
+    fn local_time(&self) -> Result<LocalTime, AlarmError> {
+        use chrono::{Datelike, Timelike};
+        let now = chrono::Local::now();
+        let narrow = |n: u32| u8::try_from(n).unwrap_or(u8::MAX);
+        LocalTime::new(
+            u16::try_from(now.year()).unwrap_or(0),
+            narrow(now.month()),
+            narrow(now.day()),
+            narrow(now.hour()),
+            narrow(now.minute()),
+            narrow(now.second()),
+        )
     }
 }
 

@@ -57,3 +57,13 @@ async fn serverinfos_rotates_through_the_watch_list() {
     contract::serverinfos_rotates_through_the_watch_list(&memory(contract::watch_list_config()))
         .await;
 }
+
+#[tokio::test]
+async fn acked_scenes_record_device_states() {
+    contract::acked_scenes_record_device_states(&memory(GatewayConfig::default())).await;
+}
+
+#[tokio::test]
+async fn alarm_orders_ride_in_de67f_and_are_acked() {
+    contract::alarm_orders_ride_in_de67f_and_are_acked(&memory(contract::keyed_config())).await;
+}

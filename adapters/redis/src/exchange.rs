@@ -1,9 +1,14 @@
-//! [`ExchangeStore`] on Redis: each box's table, history and contact, in the shared schema.
+//! [`ExchangeStore`] on Redis: each box's table, history, contact and acknowledged device
+//! states, in the shared schema.
 
 use async_trait::async_trait;
 use deadpool_redis::redis;
 use essensys_core::{
-    ports::{Change, ClientInfo, Contact, ExchangeStore, PortError, Sample, HISTORY_LEN},
+    catalog::{self, Device},
+    ports::{
+        Change, ClientInfo, Contact, ExchangeStore, PortError, Sample, Timestamp, HISTORY_LEN,
+    },
+    state::{Acknowledged, DeviceUpdate},
     ClientId, Index, Param, Value,
 };
 
@@ -205,6 +210,81 @@ impl ExchangeStore for RedisState {
                 .collect()
         };
         self.read(op).await
+    }
+
+    /// One pipeline (one `HSET`, one round trip), the latest write winning per device. While
+    /// Redis is down the latest state of each device is buffered and written when it is back.
+    async fn record_devices(
+        &self,
+        client: &ClientId,
+        updates: &[DeviceUpdate],
+        at: Timestamp,
+    ) -> Result<(), PortError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let shared = &self.shared;
+        if shared.outage.is_down() {
+            shared.outage.buffer_devices(client, updates, at);
+            return Ok(());
+        }
+        let states: Vec<(String, Acknowledged)> = updates
+            .iter()
+            .map(|u| {
+                let acknowledged = Acknowledged { state: u.state, at };
+                (u.device.key(), acknowledged)
+            })
+            .collect();
+        match requests::record_devices(&shared.redis, client, &states).await {
+            Ok(()) => Ok(()),
+            Err(failure) if failure.is_unreachable() => {
+                shared.went_down(&failure);
+                shared.outage.buffer_devices(client, updates, at);
+                Ok(())
+            }
+            Err(failure) => Err(failure.into_port()),
+        }
+    }
+
+    /// One `HGETALL`; fields that are not a catalog device with a state are skipped (with a
+    /// warning). Refused while Redis is down, like every read.
+    async fn devices(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<(&'static Device, Acknowledged)>, PortError> {
+        self.read(self.devices_up(client)).await
+    }
+}
+
+impl RedisState {
+    /// `devices` while up: the hash, read back through [`catalog::device_by_key`] and
+    /// [`keys::parse_device_value`], in catalog order.
+    async fn devices_up(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<(&'static Device, Acknowledged)>, Failure> {
+        let mut pipe = redis::pipe();
+        pipe.hgetall(BoxKeys::new(client).devices());
+        let (raw,): (Vec<(String, String)>,) = self.shared.redis.pipeline(&pipe).await?;
+        let mut known: Vec<(usize, &'static Device, Acknowledged)> = raw
+            .into_iter()
+            .filter_map(|(field, text)| {
+                let device = catalog::device_by_key(&field);
+                let position = device.and_then(catalog::position);
+                let acknowledged = keys::parse_device_value(&text);
+                match (device, position, acknowledged) {
+                    (Some(device), Some(position), Some(acknowledged)) => {
+                        Some((position, device, acknowledged))
+                    }
+                    _ => {
+                        tracing::warn!(%client, field, value = text, "device state is not a catalog device with {{on|off|unknown}}:millis: skipped");
+                        None
+                    }
+                }
+            })
+            .collect();
+        known.sort_by_key(|(position, ..)| *position);
+        Ok(known.into_iter().map(|(_, d, a)| (d, a)).collect())
     }
 }
 

@@ -1,6 +1,7 @@
 //! `essensys-redis` — the gateway's production state on Redis (deadpool-redis): each box's
-//! exchange table, history and contact details, and each box's action queue, in the key schema
-//! the other tools of the stack read (MCP server, control plane).
+//! exchange table, history, contact details and acknowledged device states, and each box's
+//! action queue and pending `_de67f` alarm order, in the key schema the other tools of the stack
+//! read (MCP server, control plane).
 //!
 //! [`RedisState`] implements both ports of `essensys-core`,
 //! [`ExchangeStore`](essensys_core::ports::ExchangeStore) and
@@ -15,13 +16,18 @@
 //! ```
 //!
 //! # What it guarantees
-//! - **One Redis round trip per box request**: `serverinfos` is one pipeline; `mystatus`,
-//!   `myactions` and `done` are one Lua script each (atomic). Orders (`push`) and reads may
-//!   take several.
+//! - **One Redis round trip per port call of a box request**: `serverinfos` is one pipeline;
+//!   `mystatus`, `myactions` (alarm order and actions together) and `done` (alarm order or
+//!   action) are one Lua script each (atomic). A `done` that acks a light/shutter scene makes
+//!   the gateway call a second port, `record_devices`: one more pipeline (one `HSET`), so such
+//!   a `done` costs two round trips, every other box request one. Orders (`push`, `set_alarm`)
+//!   and reads may take several.
 //! - **A Redis outage never fails a box reply**: every operation is bounded by
 //!   [`RedisOptions::op_timeout`]; once Redis is unreachable the box's actions are served from
-//!   a local cache, its acks remembered, its reports buffered, and everything is written back
-//!   when Redis returns ([`Health`] tells how it stands). Orders are refused meanwhile
+//!   a local cache, its acks remembered, its reports and acknowledged device states buffered,
+//!   and everything is written back when Redis returns ([`Health`] tells how it stands). A
+//!   pending alarm order is not served meanwhile: it waits in Redis and goes with the first
+//!   `myactions` after. Orders (actions and alarm orders) are refused meanwhile
 //!   ([`PortError::Unavailable`](essensys_core::ports::PortError::Unavailable)), never dropped.
 //! - **Per-box queues**; the older gateways' single `essensys:global:actions` list is migrated
 //!   into the `default` box's queue (see `legacy` below).
@@ -29,8 +35,14 @@
 //! # What it must never do
 //! - Re-implement a protocol rule. Merging is [`essensys_core::merge::enqueue`], the delivery
 //!   rule is [`essensys_core::reply::fitting_count`] (applied by a script on the stored wire
-//!   strings, whose lengths are [`essensys_core::reply::action_len`]), validation is
-//!   [`essensys_core::Order::commands`] and [`essensys_core::Command::from_params`].
+//!   strings, whose lengths are [`essensys_core::reply::action_len`]) in the room
+//!   [`essensys_core::reply::room_with_alarm`] leaves (applied by the same script on the stored
+//!   alarm order, written by [`essensys_core::reply::encode_alarm`], whose length is
+//!   [`essensys_core::reply::AlarmOrder::encoded_len`]), validation is
+//!   [`essensys_core::Order::commands`], [`essensys_core::Command::from_params`],
+//!   [`essensys_core::reply::AlarmOrder::new`] and [`essensys_core::Guid::new`]; which devices
+//!   a `done` settles is [`essensys_core::state::acknowledged_by`] (in the gateway), device keys
+//!   are [`essensys_core::catalog::Device::key`] and [`essensys_core::catalog::device_by_key`].
 //! - Let a Redis outage fail or delay a box's reply beyond one operation timeout.
 //! - Evict state. The Redis server must **not** run with an eviction policy such as
 //!   `allkeys-lru` (the older deployment's `maxmemory 128mb` + `allkeys-lru` can silently drop
@@ -40,9 +52,11 @@
 //!   `PortError::Unavailable`, anything else `PortError::Failed` with what was being done.
 //!
 //! # Layout
-//! - `keys`: the key schema (shared with the other tools).
-//! - `wire`: the stored text forms (action wire JSON, history samples, RFC 3339, legacy JSON).
-//! - `scripts`: the Lua scripts (apply a report, deliver, ack, mark sent after an outage).
+//! - `keys`: the key schema (shared with the other tools), and the stored device state words.
+//! - `wire`: the stored text forms (action wire JSON, alarm order `_de67f` object, history
+//!   samples, RFC 3339, legacy JSON).
+//! - `scripts`: the Lua scripts (apply a report, deliver, ack, mark sent after an outage, move
+//!   an invalid alarm order aside).
 //! - `conn`: connections — one shared multiplexed connection for box requests, the pool for
 //!   transactions — each operation bounded by the timeout and counted.
 //! - `requests`: the box's requests, one round trip each.

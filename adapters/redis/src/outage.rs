@@ -3,14 +3,22 @@
 //!
 //! | box request | Redis up | Redis down |
 //! |---|---|---|
-//! | `myactions` (deliver) | script; refreshes the cache | served from the cache, same fitting rule |
-//! | `done` (ack) | script; drops it from the cache | dropped from the cache, ack remembered |
+//! | `myactions` (deliver) | script: alarm order and actions; refreshes the cache | actions served from the cache, same fitting rule; **no alarm order** (it waits in Redis, delivered once Redis is back) |
+//! | `done` (ack) | script: alarm order or action removed; drops it from the cache | a cached action: dropped from the cache, given back ([`Acked::Action`]); any other guid: [`Acked::Unknown`]; either way the ack is remembered and applied (to the alarm order too) when Redis is back |
+//! | `done` settling devices (`record_devices`) | pipeline | latest state per device buffered |
 //! | `mystatus` (report) | script | latest value per cell buffered, no changes returned |
 //! | `serverinfos` (poll) | pipeline | contact buffered |
 //!
-//! Orders (`push`) and reads are refused while down: an order is never accepted without being
-//! stored in Redis. The buffers are flushed (remembered acks, then reports, then polls) before
-//! the store is marked up again, so a flush never races with a live write.
+//! Orders (`push`, `set_alarm`) and reads (`pending`, `pending_alarm`, `devices`, the table…)
+//! are refused while down: an order is never accepted without being stored in Redis. The
+//! buffers are flushed (remembered acks, then delivered marks, then reports, then device
+//! states, then polls) before the store is marked up again, so a flush never races with a live
+//! write.
+//!
+//! An alarm order is never served from here: the box gets it from Redis only, so it is never
+//! delivered twice after being acked, nor lost (its key is only deleted by an ack that names it).
+//! A box that acks it during an outage (it got it before) gets [`Acked::Unknown`] — the adapter
+//! cannot tell it was the alarm order without Redis — and the ack is applied on recovery.
 //!
 //! A std mutex guards all of it: held for map updates only, never across an `.await`.
 
@@ -21,8 +29,10 @@ use std::{
 };
 
 use essensys_core::{
-    ports::{Contact, Timestamp},
-    reply, Action, ClientId, Guid, Index, Param, Value,
+    ports::{Acked, Contact, Timestamp},
+    reply,
+    state::{Acknowledged, DeviceUpdate},
+    Action, ClientId, Guid, Index, Param, Value,
 };
 
 /// Whether the state store reaches Redis.
@@ -38,6 +48,8 @@ pub enum Health {
         buffered_reports: usize,
         /// Acks the boxes sent since, to apply when Redis is back.
         remembered_acks: usize,
+        /// Acknowledged device states waiting to be written (the latest per device).
+        buffered_devices: usize,
     },
 }
 
@@ -65,6 +77,8 @@ pub(crate) struct Buffers {
     pub(crate) report_count: usize,
     /// The last `serverinfos` contact, per box.
     pub(crate) polls: HashMap<ClientId, Contact>,
+    /// The latest acknowledged state of each device, by device key, per box.
+    pub(crate) devices: HashMap<ClientId, BTreeMap<String, Acknowledged>>,
 }
 
 impl Buffers {
@@ -73,11 +87,17 @@ impl Buffers {
             && self.delivered.is_empty()
             && self.reports.is_empty()
             && self.polls.is_empty()
+            && self.devices.is_empty()
     }
 
     /// How many acks are remembered.
     pub(crate) fn ack_count(&self) -> usize {
         self.acks.values().map(BTreeSet::len).sum()
+    }
+
+    /// How many device states are buffered.
+    pub(crate) fn device_count(&self) -> usize {
+        self.devices.values().map(BTreeMap::len).sum()
     }
 
     /// Puts back what a failed flush took, under anything buffered since (which is newer).
@@ -106,6 +126,12 @@ impl Buffers {
         self.report_count += older.report_count;
         for (client, contact) in older.polls {
             self.polls.entry(client).or_insert(contact);
+        }
+        for (client, states) in older.devices {
+            let newer = self.devices.entry(client).or_default();
+            for (device, acknowledged) in states {
+                newer.entry(device).or_insert(acknowledged);
+            }
         }
     }
 }
@@ -170,6 +196,7 @@ impl Outage {
                 since,
                 buffered_reports: state.buffers.report_count,
                 remembered_acks: state.buffers.ack_count(),
+                buffered_devices: state.buffers.device_count(),
             },
         }
     }
@@ -186,19 +213,16 @@ impl Outage {
         state.cache.insert(client.clone(), actions);
     }
 
-    /// Drops an acked action from the cache.
-    pub(crate) fn forget(&self, client: &ClientId, guid: &Guid) -> bool {
+    /// Drops an acked action from the cache; gives it back if it was cached.
+    pub(crate) fn forget(&self, client: &ClientId, guid: &Guid) -> Option<Action> {
         let mut state = self.lock();
-        let Some(queue) = state.cache.get_mut(client) else {
-            return false;
-        };
-        let before = queue.len();
-        queue.retain(|a| a.guid != *guid);
-        queue.len() != before
+        let queue = state.cache.get_mut(client)?;
+        let at = queue.iter().position(|a| a.guid == *guid)?;
+        Some(queue.remove(at))
     }
 
     /// Down: the cached actions that fit in `room` ([`reply::fitting_count`]), remembered as
-    /// delivered.
+    /// delivered. (No alarm order goes with them: see the module doc.)
     pub(crate) fn deliver(&self, client: &ClientId, room: usize) -> Vec<Action> {
         let mut state = self.lock();
         let State { cache, buffers, .. } = &mut *state;
@@ -222,9 +246,10 @@ impl Outage {
         picked
     }
 
-    /// Down: drops the action from the cache and remembers the ack. Returns whether it was
-    /// cached.
-    pub(crate) fn ack(&self, client: &ClientId, guid: &Guid) -> bool {
+    /// Down: drops the action from the cache and remembers the ack (applied to the queue and to
+    /// the alarm order when Redis is back). The cached action if it was one, else
+    /// [`Acked::Unknown`].
+    pub(crate) fn ack(&self, client: &ClientId, guid: &Guid) -> Acked {
         let known = self.forget(client, guid);
         self.lock()
             .buffers
@@ -232,7 +257,28 @@ impl Outage {
             .entry(client.clone())
             .or_default()
             .insert(guid.clone());
-        known
+        known.map_or(Acked::Unknown, Acked::Action)
+    }
+
+    /// Down: keeps the latest acknowledged state of each device.
+    pub(crate) fn buffer_devices(
+        &self,
+        client: &ClientId,
+        updates: &[DeviceUpdate],
+        at: Timestamp,
+    ) {
+        if updates.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        let devices = state.buffers.devices.entry(client.clone()).or_default();
+        for update in updates {
+            let acknowledged = Acknowledged {
+                state: update.state,
+                at,
+            };
+            devices.insert(update.device.key(), acknowledged);
+        }
     }
 
     /// Down: keeps the latest value of each reported cell, the contact and the version.
@@ -330,8 +376,13 @@ mod tests {
         assert!(!outage.mark_down(), "once");
         let one = reply::action_len(&launch(1));
         assert_eq!(outage.deliver(&client, 2 * one + 1).len(), 2);
-        assert!(outage.ack(&client, &launch(1).guid));
-        assert!(!outage.ack(&client, &launch(1).guid));
+        assert_eq!(
+            outage.ack(&client, &launch(1).guid),
+            Acked::Action(launch(1))
+        );
+        assert_eq!(outage.ack(&client, &launch(1).guid), Acked::Unknown);
+        // a guid the cache does not know (an alarm order's, say) is remembered all the same
+        assert_eq!(outage.ack(&client, &launch(9).guid), Acked::Unknown);
         assert_eq!(
             outage.deliver(&client, usize::MAX),
             vec![launch(2), launch(3)]
@@ -342,14 +393,15 @@ mod tests {
         assert!(matches!(
             outage.health(),
             Health::Down {
-                remembered_acks: 1,
+                remembered_acks: 2,
                 buffered_reports: 0,
+                buffered_devices: 0,
                 ..
             }
         ));
         assert_eq!(outage.mark_up_if_flushed(), None, "acks still to flush");
         let taken = outage.take();
-        assert_eq!(taken.ack_count(), 1);
+        assert_eq!(taken.ack_count(), 2);
         assert!(outage.mark_up_if_flushed().is_some());
         assert_eq!(outage.health(), Health::Up);
     }
@@ -385,5 +437,60 @@ mod tests {
         assert_eq!(report.version.as_deref(), Some("37"));
         assert_eq!(report.contact.at, Timestamp(2));
         assert_eq!(buffers.report_count, 2);
+    }
+
+    #[test]
+    fn device_states_keep_the_latest_per_device_through_a_failed_flush() {
+        use essensys_core::{
+            catalog::{self, DeviceKind},
+            order::Switch,
+        };
+        let outage = Outage::new();
+        let client = ClientId::default_box();
+        let lamp = catalog::device(DeviceKind::Light, "petite_chambre_3").expect("lamp");
+        let stairs = catalog::device(DeviceKind::Light, "escalier").expect("stairs");
+        let update = |device, state| DeviceUpdate { device, state };
+        outage.mark_down();
+        outage.buffer_devices(
+            &client,
+            &[update(lamp, Some(Switch::OnOrOpen)), update(stairs, None)],
+            Timestamp(1),
+        );
+        outage.buffer_devices(
+            &client,
+            &[update(lamp, Some(Switch::OffOrClose))],
+            Timestamp(2),
+        );
+        assert!(matches!(
+            outage.health(),
+            Health::Down {
+                buffered_devices: 2,
+                ..
+            }
+        ));
+        let taken = outage.take();
+        outage.buffer_devices(
+            &client,
+            &[update(stairs, Some(Switch::OnOrOpen))],
+            Timestamp(3),
+        );
+        outage.restore(taken);
+        assert_eq!(
+            outage.mark_up_if_flushed(),
+            None,
+            "device states still to flush"
+        );
+        let buffers = outage.take();
+        let states: Vec<(&str, Option<Switch>, u64)> = buffers.devices[&client]
+            .iter()
+            .map(|(key, a)| (key.as_str(), a.state, a.at.0))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                ("light.escalier", Some(Switch::OnOrOpen), 3),
+                ("light.petite_chambre_3", Some(Switch::OffOrClose), 2),
+            ]
+        );
     }
 }

@@ -1,17 +1,25 @@
-//! [`ActionQueue`] on Redis: one FIFO per box, the stored form being each action's wire JSON.
+//! [`ActionQueue`] on Redis: one FIFO per box, the stored form being each action's wire JSON,
+//! and at most one pending alarm order per box, stored as its `_de67f` object.
+//!
+//! A stored alarm order that [`wire::decode_alarm`] does not accept (written by another tool)
+//! is logged and moved to `essensys:client:{id}:alarm:rejected`, unless it was replaced
+//! meanwhile; the `myactions` that met it was packed with the room its length left (fewer
+//! actions, never too many), the next one is normal.
 
 use async_trait::async_trait;
 use deadpool_redis::redis;
 use essensys_core::{
     merge::{self, Enqueued, Queued},
-    ports::{ActionQueue, PortError},
-    Action, ClientId, Command, Guid,
+    ports::{Acked, ActionQueue, Delivery, PortError},
+    reply::AlarmOrder,
+    ClientId, Command, Guid,
 };
 
 use crate::{
     error::Failure,
     keys::{self, BoxKeys},
-    legacy, requests,
+    legacy,
+    requests::{self, Removed},
     state::RedisState,
     transaction, wire,
 };
@@ -20,9 +28,33 @@ const PUSH_REFUSED: &str = "redis unreachable: order not queued, retry later";
 const READ_REFUSED: &str = "redis unreachable: the queue cannot be read until it is back";
 
 impl RedisState {
+    /// A stored alarm order decoded, or `None` — logged and moved aside — when it is not one.
+    async fn stored_alarm(&self, client: &ClientId, stored: Option<Vec<u8>>) -> Option<AlarmOrder> {
+        let stored = stored?;
+        let decoded = std::str::from_utf8(&stored)
+            .map_err(|e| e.to_string())
+            .and_then(wire::decode_alarm);
+        match decoded {
+            Ok(alarm) => Some(alarm),
+            Err(reason) => {
+                tracing::warn!(
+                    %client, %reason, element = %String::from_utf8_lossy(&stored),
+                    "stored alarm order is not one: ignored and moved to {}",
+                    BoxKeys::new(client).alarm_rejected()
+                );
+                if let Err(failure) =
+                    requests::alarm_aside(&self.shared.redis, client, &stored).await
+                {
+                    tracing::warn!(%client, reason = %failure, "could not move the invalid alarm order aside");
+                }
+                None
+            }
+        }
+    }
+
     /// Deliver while Redis is up: the script, the legacy migration when the `default` box finds
     /// the old global list non-empty, then decoding (and the cache refresh).
-    async fn deliver_up(&self, client: &ClientId, room: usize) -> Result<Vec<Action>, Failure> {
+    async fn deliver_up(&self, client: &ClientId, room: usize) -> Result<Delivery, Failure> {
         let redis = &self.shared.redis;
         let mut delivery = requests::deliver(redis, client, room).await?;
         if delivery.legacy_waiting > 0 && client.as_str() == ClientId::DEFAULT_NAME {
@@ -69,7 +101,36 @@ impl RedisState {
             tracing::debug!(%client, queued = delivery.queued, cached = cached.len(), "only the head of a long queue is cached");
         }
         self.shared.outage.refresh(client, cached);
-        Ok(delivered)
+        let alarm = self.stored_alarm(client, delivery.alarm).await;
+        Ok(Delivery {
+            alarm,
+            actions: delivered,
+        })
+    }
+
+    /// Ack while Redis is up: the script, then what it removed, decoded.
+    async fn ack_up(&self, client: &ClientId, guid: &Guid) -> Result<Acked, Failure> {
+        let removed = requests::ack(&self.shared.redis, client, guid).await?;
+        self.shared.outage.forget(client, guid);
+        Ok(match removed {
+            Removed::Alarm => Acked::Alarm,
+            Removed::Nothing => Acked::Unknown,
+            Removed::Action(item) => {
+                let decoded = std::str::from_utf8(&item)
+                    .map_err(|e| e.to_string())
+                    .and_then(wire::decode_action);
+                match decoded {
+                    Ok(action) => Acked::Action(action),
+                    Err(reason) => {
+                        tracing::warn!(
+                            %client, %guid, %reason, element = %String::from_utf8_lossy(&item),
+                            "acked element was not an action (never delivered): removed, taken as unknown"
+                        );
+                        Acked::Unknown
+                    }
+                }
+            }
+        })
     }
 }
 
@@ -151,39 +212,97 @@ impl ActionQueue for RedisState {
         Ok(queue)
     }
 
-    /// One script (one round trip): the longest prefix of the queue that fits in `room` by
-    /// [`fitting_count`](essensys_core::reply::fitting_count)'s rule on the stored strings,
-    /// marked sent. While Redis is down: the same rule on the local cache.
-    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Vec<Action>, PortError> {
+    /// One pipeline (`GET`); refused while Redis is down, like [`ActionQueue::pending`].
+    async fn pending_alarm(&self, client: &ClientId) -> Result<Option<AlarmOrder>, PortError> {
         let shared = &self.shared;
+        shared.ensure_up(READ_REFUSED).await?;
+        let stored = requests::get_alarm(&shared.redis, client)
+            .await
+            .map_err(|failure| {
+                if failure.is_unreachable() {
+                    shared.went_down(&failure);
+                }
+                failure.into_port()
+            })?;
+        Ok(self.stored_alarm(client, stored).await)
+    }
+
+    /// One script (one round trip): the pending alarm order and the longest prefix of the
+    /// queue that fits in `room` — cut by
+    /// [`room_with_alarm`](essensys_core::reply::room_with_alarm)'s rule on the stored alarm
+    /// order's length when there is one — by
+    /// [`fitting_count`](essensys_core::reply::fitting_count)'s rule on the stored strings,
+    /// marked sent. While Redis is down: the same rule on the local cache, and no alarm order
+    /// (it waits in Redis).
+    async fn deliver(&self, client: &ClientId, room: usize) -> Result<Delivery, PortError> {
+        let shared = &self.shared;
+        let from_cache = |room| Delivery {
+            alarm: None,
+            actions: shared.outage.deliver(client, room),
+        };
         if shared.outage.is_down() {
-            return Ok(shared.outage.deliver(client, room));
+            return Ok(from_cache(room));
         }
         match self.deliver_up(client, room).await {
-            Ok(actions) => Ok(actions),
+            Ok(delivery) => Ok(delivery),
             Err(failure) if failure.is_unreachable() => {
                 shared.went_down(&failure);
-                Ok(shared.outage.deliver(client, room))
+                Ok(from_cache(room))
             }
             Err(failure) => Err(failure.into_port()),
         }
     }
 
-    /// One script (one round trip), idempotent. While Redis is down: dropped from the cache
-    /// and remembered, applied when Redis is back.
-    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<bool, PortError> {
+    /// One script (one round trip), idempotent: the alarm order if it has this guid, else the
+    /// action. While Redis is down: a cached action is dropped from the cache and given back,
+    /// any other guid is [`Acked::Unknown`]; the ack is remembered and applied (to the alarm
+    /// order too) when Redis is back.
+    async fn ack(&self, client: &ClientId, guid: &Guid) -> Result<Acked, PortError> {
         let shared = &self.shared;
         if shared.outage.is_down() {
             return Ok(shared.outage.ack(client, guid));
         }
-        match requests::ack(&shared.redis, client, guid).await {
-            Ok(found) => {
-                shared.outage.forget(client, guid);
-                Ok(found)
-            }
+        match self.ack_up(client, guid).await {
+            Ok(acked) => Ok(acked),
             Err(failure) if failure.is_unreachable() => {
                 shared.went_down(&failure);
                 Ok(shared.outage.ack(client, guid))
+            }
+            Err(failure) => Err(failure.into_port()),
+        }
+    }
+
+    /// One pipeline (`SET … GET`): stores the order's `_de67f` object, returns the replaced
+    /// one's guid. Refused while Redis is down, like [`ActionQueue::push`]: an order is never
+    /// accepted without being stored.
+    async fn set_alarm(
+        &self,
+        client: &ClientId,
+        alarm: AlarmOrder,
+    ) -> Result<Option<Guid>, PortError> {
+        let shared = &self.shared;
+        shared.ensure_up(PUSH_REFUSED).await?;
+        let stored = wire::encode_alarm(&alarm);
+        match requests::set_alarm(&shared.redis, client, &stored).await {
+            Ok(None) => Ok(None),
+            Ok(Some(old)) => {
+                let decoded = std::str::from_utf8(&old)
+                    .map_err(|e| e.to_string())
+                    .and_then(wire::decode_alarm);
+                match decoded {
+                    Ok(old) => Ok(Some(old.guid().clone())),
+                    Err(reason) => {
+                        tracing::warn!(
+                            %client, %reason, element = %String::from_utf8_lossy(&old),
+                            "the replaced alarm order was not one"
+                        );
+                        Ok(None)
+                    }
+                }
+            }
+            Err(failure) if failure.is_unreachable() => {
+                shared.went_down(&failure);
+                Err(PortError::Unavailable(PUSH_REFUSED.to_string()))
             }
             Err(failure) => Err(failure.into_port()),
         }

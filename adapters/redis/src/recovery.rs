@@ -1,11 +1,13 @@
 //! Getting back to Redis after an outage: a background task retries with exponential backoff
 //! (100 ms, doubling, at most 5 s) and, once Redis answers, flushes the buffers in order —
-//! remembered acks, then marks for actions delivered from the cache, then buffered status
-//! reports, then buffered polls — and only then marks the store up.
+//! remembered acks (applied to the queue and to the alarm order, by the same `ack` script as a
+//! live `done`), then marks for actions delivered from the cache, then buffered status
+//! reports, then buffered device states, then buffered polls — and only then marks the store
+//! up.
 //!
-//! Everything flushed is idempotent (an ack applied twice finds nothing, a value written twice
-//! changes nothing), so a flush cut short by another failure puts everything back and starts
-//! over later.
+//! Everything flushed is idempotent (an ack applied twice finds nothing, a value or a device
+//! state written twice changes nothing), so a flush cut short by another failure puts
+//! everything back and starts over later.
 
 use std::{sync::Arc, time::Duration};
 
@@ -43,6 +45,7 @@ struct Flushed {
     marked: u64,
     reports: usize,
     values: usize,
+    devices: usize,
     polls: usize,
 }
 
@@ -67,6 +70,7 @@ impl Shared {
                 tracing::info!(
                     url = %self.shown_url,
                     values = flushed.values,
+                    devices = flushed.devices,
                     polls = flushed.polls,
                     marked_sent = flushed.marked,
                     "redis is back after {:.1} s: wrote {} buffered reports, {} acks",
@@ -114,6 +118,14 @@ impl Shared {
             .await;
             skip_refused(result, "buffered report")?;
         }
+        for (client, states) in &buffers.devices {
+            let states: Vec<_> = states
+                .iter()
+                .map(|(key, &acknowledged)| (key.clone(), acknowledged))
+                .collect();
+            let result = requests::record_devices(redis, client, &states).await;
+            skip_refused(result, "buffered device states")?;
+        }
         for (client, contact) in &buffers.polls {
             skip_refused(
                 requests::record_poll(redis, client, contact).await,
@@ -128,6 +140,7 @@ impl Shared {
             .values()
             .map(|r| r.values.len())
             .sum::<usize>();
+        flushed.devices += buffers.device_count();
         flushed.polls += buffers.polls.len();
         Ok(())
     }

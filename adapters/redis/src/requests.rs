@@ -1,9 +1,12 @@
 //! The box's requests, one Redis round trip each: `serverinfos` (a pipeline), `mystatus`,
-//! `myactions` and `done` (one script each). No outage logic here: see [`crate::outage`].
+//! `myactions` and `done` (one script each), and the device states a `done` settles (a
+//! pipeline, the gateway's second port call on such a `done`). No outage logic here: see
+//! [`crate::outage`].
 
 use deadpool_redis::redis;
 use essensys_core::{
     ports::{Change, Contact, Timestamp, HISTORY_LEN},
+    state::Acknowledged,
     ClientId, Guid, Index, Param, Value,
 };
 
@@ -112,11 +115,14 @@ pub(crate) struct Delivery {
     pub(crate) picked: usize,
     /// The queue's length.
     pub(crate) queued: usize,
+    /// The stored alarm order, if one is pending (the room was cut by its length).
+    pub(crate) alarm: Option<Vec<u8>>,
     /// The delivered elements, then more of the queue (up to [`CACHE_LIMIT`]).
     pub(crate) items: Vec<Vec<u8>>,
 }
 
-/// `myactions`: the longest prefix of the queue that fits in `room` bytes, marked sent.
+/// `myactions`: the pending alarm order and the longest prefix of the queue that fits in `room`
+/// bytes (less the alarm order's, see [`crate::scripts`]), marked sent.
 pub(crate) async fn deliver(
     redis: &Redis,
     client: &ClientId,
@@ -128,6 +134,7 @@ pub(crate) async fn deliver(
         .key(keys.sent())
         .key(keys::GLOBAL_ACTIONS)
         .key(keys.connected())
+        .key(keys.alarm())
         .arg(room.min(u32::MAX as usize))
         .arg(CACHE_LIMIT);
     let context = |f: Failure| f.context(format_args!("deliver to {client}"));
@@ -140,9 +147,14 @@ pub(crate) async fn deliver(
     let legacy_waiting = number(reply.first())?;
     let picked = usize::try_from(number(reply.get(1))?).map_err(|_| malformed())?;
     let queued = usize::try_from(number(reply.get(2))?).map_err(|_| malformed())?;
+    let alarm = match reply.get(3) {
+        Some(redis::Value::Nil) => None,
+        Some(v) => Some(redis::from_redis_value::<Vec<u8>>(v).map_err(|_| malformed())?),
+        None => return Err(malformed()),
+    };
     let items = reply
         .iter()
-        .skip(3)
+        .skip(4)
         .map(|v| redis::from_redis_value::<Vec<u8>>(v).map_err(|_| malformed()))
         .collect::<Result<Vec<_>, _>>()?;
     if items.len() < picked {
@@ -152,23 +164,117 @@ pub(crate) async fn deliver(
         legacy_waiting,
         picked,
         queued,
+        alarm,
         items,
     })
 }
 
-/// `done`: removes the action `guid`; whether it was queued.
-pub(crate) async fn ack(redis: &Redis, client: &ClientId, guid: &Guid) -> Result<bool, Failure> {
+/// What the `ack` script removed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Removed {
+    /// The pending alarm order.
+    Alarm,
+    /// This stored action element.
+    Action(Vec<u8>),
+    /// Nothing had that guid.
+    Nothing,
+}
+
+/// `done`: removes the alarm order or the action `guid`; what it was.
+pub(crate) async fn ack(redis: &Redis, client: &ClientId, guid: &Guid) -> Result<Removed, Failure> {
     let keys = BoxKeys::new(client);
     let mut call = scripts::ACK_SCRIPT.prepare_invoke();
     call.key(keys.actions())
         .key(keys.sent())
         .key(keys.connected())
+        .key(keys.alarm())
         .arg(guid.as_str());
-    let found: u8 = redis
-        .script(&call)
+    let context = |f: Failure| f.context(format_args!("ack {guid} from {client}"));
+    let reply: Vec<Vec<u8>> = redis.script(&call).await.map_err(context)?;
+    match reply.as_slice() {
+        [tag] if tag.as_slice() == b"alarm" => Ok(Removed::Alarm),
+        [tag, item] if tag.as_slice() == b"action" => Ok(Removed::Action(item.clone())),
+        [tag] if tag.as_slice() == b"unknown" => Ok(Removed::Nothing),
+        _ => Err(context(Failure::failed(
+            "unexpected reply from the ack script",
+        ))),
+    }
+}
+
+/// Makes `stored` (an alarm order's wire form) the pending alarm order; returns the one it
+/// replaced, as stored (`SET … GET`, Redis ≥ 6.2).
+pub(crate) async fn set_alarm(
+    redis: &Redis,
+    client: &ClientId,
+    stored: &str,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("SET")
+        .arg(BoxKeys::new(client).alarm())
+        .arg(stored)
+        .arg("GET");
+    let (old,): (Option<Vec<u8>>,) = redis
+        .pipeline(&pipe)
         .await
-        .map_err(|f| f.context(format_args!("ack {guid} from {client}")))?;
-    Ok(found == 1)
+        .map_err(|f| f.context(format_args!("queue the alarm order of {client}")))?;
+    Ok(old)
+}
+
+/// The pending alarm order of `client`, as stored.
+pub(crate) async fn get_alarm(
+    redis: &Redis,
+    client: &ClientId,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let mut pipe = redis::pipe();
+    pipe.get(BoxKeys::new(client).alarm());
+    let (stored,): (Option<Vec<u8>>,) = redis
+        .pipeline(&pipe)
+        .await
+        .map_err(|f| f.context(format_args!("read the alarm order of {client}")))?;
+    Ok(stored)
+}
+
+/// Moves a stored alarm order that is not in the wire form to `…:alarm:rejected`, unless it was
+/// replaced meanwhile (only when one is met).
+pub(crate) async fn alarm_aside(
+    redis: &Redis,
+    client: &ClientId,
+    stored: &[u8],
+) -> Result<(), Failure> {
+    let keys = BoxKeys::new(client);
+    let mut call = scripts::ALARM_ASIDE_SCRIPT.prepare_invoke();
+    call.key(keys.alarm())
+        .key(keys.alarm_rejected())
+        .arg(stored);
+    redis.script::<u8>(&call).await.map(|_| ()).map_err(|f| {
+        f.context(format_args!(
+            "move the invalid alarm order of {client} aside"
+        ))
+    })
+}
+
+/// Writes the acknowledged state of devices (by [`Device::key`]): one `HSET`.
+///
+/// [`Device::key`]: essensys_core::catalog::Device::key
+pub(crate) async fn record_devices(
+    redis: &Redis,
+    client: &ClientId,
+    states: &[(String, Acknowledged)],
+) -> Result<(), Failure> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    let fields: Vec<(&str, String)> = states
+        .iter()
+        .map(|(key, acknowledged)| (key.as_str(), keys::device_value(*acknowledged)))
+        .collect();
+    let mut pipe = redis::pipe();
+    pipe.hset_multiple(BoxKeys::new(client).devices(), &fields)
+        .ignore();
+    redis
+        .pipeline::<()>(&pipe)
+        .await
+        .map_err(|f| f.context(format_args!("record device states of {client}")))
 }
 
 /// After an outage: marks sent the actions delivered from the cache that are still queued.

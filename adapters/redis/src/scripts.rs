@@ -2,8 +2,12 @@
 //!
 //! They only move strings: which actions fit is [`reply::fitting_count`]'s rule applied to the
 //! stored strings' byte lengths (each stored string *is* the action's wire form, so its length
-//! is [`reply::action_len`]); what changed is a string comparison; nothing here validates or
-//! merges — that is core's job, done in Rust before anything is stored.
+//! is [`reply::action_len`]); when an alarm order waits, the room is first cut by
+//! [`reply::room_with_alarm`]'s rule on the stored alarm order's length (it *is* the `_de67f`
+//! object, so its length is [`AlarmOrder::encoded_len`]): `room - (#alarm - 4)`, not below 0.
+//! What changed is a string comparison; which guid a stored element has is read from the
+//! canonical prefix the adapter writes. Nothing here validates, decodes or merges — that is
+//! core's job, done in Rust before anything is stored and after it is read back.
 //!
 //! Scripts run with `EVALSHA` (redis-rs [`Script`] falls back to loading them on `NOSCRIPT`);
 //! [`preload`] loads them all whenever a connection is set up, so the fallback's extra round
@@ -11,6 +15,8 @@
 //!
 //! [`reply::fitting_count`]: essensys_core::reply::fitting_count
 //! [`reply::action_len`]: essensys_core::reply::action_len
+//! [`reply::room_with_alarm`]: essensys_core::reply::room_with_alarm
+//! [`AlarmOrder::encoded_len`]: essensys_core::reply::AlarmOrder::encoded_len
 
 use std::sync::LazyLock;
 
@@ -64,15 +70,24 @@ redis.call('SADD', KEYS[4], ARGV[1])
 return changes
 "#;
 
-/// `deliver`: the longest prefix of the queue that fits in `room` bytes, marked sent.
+/// `deliver`: the pending alarm order, if any, and the longest prefix of the queue that fits in
+/// `room` bytes — cut, when an alarm order goes with it, by its stored length minus the 4 bytes
+/// of the `null` it replaces ([`reply::room_with_alarm`]) — marked sent.
 ///
-/// KEYS: actions list, sent set, legacy global list, connected flag. ARGV: room, how many
-/// elements to return at least (for the local cache).
-/// Returns `{LLEN global list, picked count, queue length, elements…}`: the first `picked
-/// count` elements are the delivered ones; the rest (up to the cache limit) follow.
+/// KEYS: actions list, sent set, legacy global list, connected flag, alarm order. ARGV: room,
+/// how many elements to return at least (for the local cache).
+/// Returns `{LLEN global list, picked count, queue length, alarm order (nil if none),
+/// elements…}`: the first `picked count` elements are the delivered ones; the rest (up to the
+/// cache limit) follow.
+///
+/// [`reply::room_with_alarm`]: essensys_core::reply::room_with_alarm
 const DELIVER: &str = r#"
 local room = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local alarm = redis.call('GET', KEYS[5])
+if alarm then
+  room = math.max(0, room - math.max(0, #alarm - 4))
+end
 local items = redis.call('LRANGE', KEYS[1], 0, -1)
 local used, count = 0, 0
 for _, item in ipairs(items) do
@@ -90,29 +105,37 @@ redis.call('SET', KEYS[4], 'true')
 -- the legacy list is written by other tools: never let it break a box's delivery
 local legacy = redis.pcall('LLEN', KEYS[3])
 if type(legacy) ~= 'number' then legacy = 0 end
-local out = {legacy, count, #items}
+local out = {legacy, count, #items, alarm}
 local returned = math.max(count, math.min(limit, #items))
 for i = 1, returned do out[#out + 1] = items[i] end
 return out
 "#;
 
-/// `ack`: removes the action with this guid (first match, `LREM` count 1) and forgets it was
-/// sent. KEYS: actions list, sent set, connected flag. ARGV: guid. Returns 1 if it was queued,
-/// else 0.
+/// `ack`: when the pending alarm order has this guid, deletes it; else removes the action with
+/// this guid (first match, `LREM` count 1); either way forgets the guid was sent.
+/// KEYS: actions list, sent set, connected flag, alarm order. ARGV: guid.
+/// Returns `{'alarm'}`, `{'action', the removed element}` or `{'unknown'}`.
 const ACK: &str = r#"
 local wanted = ARGV[1]
-local prefix = '{"guid":"' .. wanted .. '",'
-local found = 0
-for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  if string.sub(item, 1, #prefix) == prefix or guid_of(item) == wanted then
-    redis.call('LREM', KEYS[1], 1, item)
-    found = 1
-    break
+local outcome = {'unknown'}
+local alarm = redis.call('GET', KEYS[4])
+local alarm_prefix = '{"guid":"' .. wanted .. '","obl":"'
+if alarm and string.sub(alarm, 1, #alarm_prefix) == alarm_prefix then
+  redis.call('DEL', KEYS[4])
+  outcome = {'alarm'}
+else
+  local prefix = '{"guid":"' .. wanted .. '",'
+  for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+    if string.sub(item, 1, #prefix) == prefix or guid_of(item) == wanted then
+      redis.call('LREM', KEYS[1], 1, item)
+      outcome = {'action', item}
+      break
+    end
   end
 end
 redis.call('SREM', KEYS[2], wanted)
 redis.call('SET', KEYS[3], 'true')
-return found
+return outcome
 "#;
 
 /// After an outage: marks sent the actions the box got from the local cache, if still queued.
@@ -130,16 +153,28 @@ end
 return marked
 "#;
 
+/// Moves a stored alarm order that is not in the wire form aside, unless it was replaced
+/// meanwhile. KEYS: alarm order, rejected list. ARGV: the element read. Returns 1 if moved.
+const SET_ALARM_ASIDE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"#;
+
 fn with_helpers(body: &str) -> String {
     format!("{GUID_OF}{body}")
 }
 
-static SOURCES: LazyLock<[String; 4]> = LazyLock::new(|| {
+static SOURCES: LazyLock<[String; 5]> = LazyLock::new(|| {
     [
         APPLY.to_string(),
         with_helpers(DELIVER),
         with_helpers(ACK),
         with_helpers(MARK_SENT),
+        SET_ALARM_ASIDE.to_string(),
     ]
 });
 
@@ -151,6 +186,9 @@ pub(crate) static DELIVER_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::ne
 pub(crate) static ACK_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&SOURCES[2]));
 /// The post-outage `mark sent` script.
 pub(crate) static MARK_SENT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&SOURCES[3]));
+
+/// The script moving an undecodable alarm order aside.
+pub(crate) static ALARM_ASIDE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&SOURCES[4]));
 
 /// One pipeline loading every script (`SCRIPT LOAD`), run when a connection is set up.
 pub(crate) fn preload() -> redis::Pipeline {

@@ -1,17 +1,23 @@
-//! The text forms this adapter stores and reads back: an action's wire JSON, a history sample,
-//! an RFC 3339 time, and the older tools' loose action JSON.
+//! The text forms this adapter stores and reads back: an action's wire JSON, an alarm order's
+//! `_de67f` object, a history sample, an RFC 3339 time, and the older tools' loose action JSON.
 //!
 //! Actions are stored exactly as [`reply::encode_action`] writes them, so a stored string's
 //! byte length is the action's [`reply::action_len`] and the delivery script can apply
 //! [`reply::fitting_count`]'s rule on the stored strings without decoding them. Reading back
 //! goes through [`Command::from_params`]: nothing here decides what a valid action is.
+//!
+//! Likewise an alarm order is stored exactly as [`reply::encode_alarm`] writes it, so its byte
+//! length is its [`AlarmOrder::encoded_len`] (what [`reply::room_with_alarm`] takes), and it is
+//! read back by [`decode_alarm`], which accepts that form only and leaves the checks to
+//! [`Guid::new`] and [`AlarmOrder::new`].
 
 use std::fmt;
 
 use essensys_core::{
     order::RawCell,
     ports::{Sample, Timestamp},
-    reply, Action, Command, Guid, Index, Order, Param, Value,
+    reply::{self, AlarmOrder},
+    Action, Command, Guid, Index, Order, Param, Value,
 };
 use serde::Deserialize;
 
@@ -57,6 +63,29 @@ pub(crate) fn encode_action(action: &Action) -> String {
     reply::encode_action(&mut out, action);
     // encode_action writes ASCII only
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The stored form of `alarm`: its `_de67f` object, `{"guid":"…","obl":"…"}`.
+pub(crate) fn encode_alarm(alarm: &AlarmOrder) -> String {
+    let mut out = Vec::with_capacity(alarm.encoded_len());
+    reply::encode_alarm(&mut out, alarm);
+    // encode_alarm writes ASCII only (a guid and decimal bytes joined by ';')
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads a stored alarm order back: exactly the form [`encode_alarm`] writes (no spacing, `guid`
+/// then `obl`), since its stored length is what the delivery script takes off the room. The guid
+/// and the `obl` are checked by [`Guid::new`] and [`AlarmOrder::new`].
+pub(crate) fn decode_alarm(text: &str) -> Result<AlarmOrder, String> {
+    let form = || format!("not an alarm order {{\"guid\":\"…\",\"obl\":\"…\"}}: {text:?}");
+    let inner = text
+        .strip_prefix(r#"{"guid":""#)
+        .and_then(|rest| rest.strip_suffix(r#""}"#))
+        .ok_or_else(form)?;
+    // neither a guid nor an obl may hold a '"': the first separator is the one
+    let (guid, obl) = inner.split_once(r#"","obl":""#).ok_or_else(form)?;
+    let guid = Guid::new(guid).map_err(|e| e.to_string())?;
+    AlarmOrder::new(guid, obl.to_string()).map_err(|e| e.to_string())
 }
 
 /// Reads a stored action back. Tolerates what other tools may have written (spacing, `v` as a
@@ -225,6 +254,34 @@ mod tests {
         assert!(decode_action(r#"{"guid":"g","params":[{"k":953,"v":"1"}]}"#).is_err());
         assert!(decode_action(r#"{"guid":"a/b","params":[{"k":349,"v":"1"}]}"#).is_err());
         assert!(decode_action("not json").is_err());
+    }
+
+    #[test]
+    fn stored_alarm_orders_are_the_wire_form_and_read_back() {
+        let alarm = AlarmOrder::new(Guid::from_random(9), "73;178;187".into()).expect("obl");
+        let text = encode_alarm(&alarm);
+        assert_eq!(
+            text,
+            r#"{"guid":"00000000-0000-4000-8000-000000000009","obl":"73;178;187"}"#
+        );
+        assert_eq!(text.len(), alarm.encoded_len());
+        assert_eq!(decode_alarm(&text), Ok(alarm));
+        for bad in [
+            "",
+            "null",
+            r#"{"guid":"g1","obl":"1;2"} "#,
+            r#"{ "guid":"g1","obl":"1;2"}"#,
+            r#"{"obl":"1;2","guid":"g1"}"#,
+            r#"{"guid":"g1"}"#,
+            r#"{"guid":"","obl":"1;2"}"#,
+            r#"{"guid":"g/1","obl":"1;2"}"#,
+            r#"{"guid":"g1","obl":""}"#,
+            r#"{"guid":"g1","obl":"1;x"}"#,
+            r#"{"guid":"g1","obl":"1;2","x":"3"}"#,
+            r#"{"guid":"g1","obl":"1","obl":"2"}"#,
+        ] {
+            assert!(decode_alarm(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

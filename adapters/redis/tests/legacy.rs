@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fixture, lines};
-use essensys_core::{reply::ONE_SEGMENT_LIMIT, ClientId};
+use essensys_core::{ports::Acked, reply::ONE_SEGMENT_LIMIT, ClientId};
 use essensys_testkit::contract::{id, lamp, poll};
 
 const GLOBAL: &str = "essensys:global:actions";
@@ -56,7 +56,11 @@ async fn legacy_actions_reach_the_default_box_once() {
     assert_eq!(f.gateway.pending(&default).await.expect("pending").len(), 2);
 
     for guid in ["legacy-1", "legacy-3"] {
-        assert!(f.gateway.ack(&default, guid).await.expect("ack"));
+        let acked = f.gateway.ack(&default, guid).await.expect("ack");
+        assert!(
+            matches!(&acked, Acked::Action(a) if a.guid.as_str() == guid),
+            "{acked:?}"
+        );
     }
     let (_, after) = poll(&f.gateway, &default, ONE_SEGMENT_LIMIT).await;
     assert_eq!(after, 0);

@@ -5,16 +5,18 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fixture, gateway_on, lines, options, wait_up};
+use common::{fixture, fixture_with, gateway_on, lines, options, wait_up};
 use essensys_core::{
+    alarm::AlarmCommand,
     gateway::InjectError,
-    ports::{ActionQueue, Event, ExchangeStore, PortError},
-    reply::ONE_SEGMENT_LIMIT,
-    Index,
+    matricule::Key,
+    ports::{Acked, ActionQueue, Delivery, EventKind, ExchangeStore, PortError},
+    reply::{AlarmOrder, ONE_SEGMENT_LIMIT},
+    Guid, Index,
 };
 use essensys_redis::{Health, RedisOptions, RedisState};
 use essensys_testkit::{
-    contract::{contact, id, lamp, poll},
+    contract::{self, contact, id, lamp, poll, NOW},
     RedisServer,
 };
 
@@ -47,8 +49,13 @@ async fn the_box_is_served_through_an_outage_and_nothing_is_lost() {
     let (during, sent_during) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
     assert_eq!((during.as_str(), sent_during), (body.as_str(), 2));
     assert!(matches!(f.state.health(), Health::Down { .. }));
-    // its ack is taken and remembered
-    assert!(f.gateway.ack(&client, &guids[0]).await.expect("ack"));
+    // its ack is taken and remembered, and gives the cached action back (so the lamp's
+    // acknowledged state is recorded, buffered)
+    let acked = f.gateway.ack(&client, &guids[0]).await.expect("ack");
+    assert!(
+        matches!(&acked, Acked::Action(a) if a.guid.as_str() == guids[0]),
+        "{acked:?}"
+    );
     let (_, left) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
     assert_eq!(left, 1, "acked action no longer served");
     // its reports are buffered
@@ -72,7 +79,7 @@ async fn the_box_is_served_through_an_outage_and_nothing_is_lost() {
         .events
         .take()
         .iter()
-        .any(|e| matches!(e, Event::Reported { .. })));
+        .any(|e| matches!(e.kind, EventKind::Reported { .. })));
     f.gateway
         .report_status(
             &client,
@@ -97,12 +104,20 @@ async fn the_box_is_served_through_an_outage_and_nothing_is_lost() {
             .await,
         Err(PortError::Unavailable(_))
     ));
+    assert!(matches!(
+        f.state.devices(&client).await,
+        Err(PortError::Unavailable(_))
+    ));
     match f.state.health() {
         Health::Down {
             buffered_reports,
             remembered_acks,
+            buffered_devices,
             ..
-        } => assert_eq!((buffered_reports, remembered_acks), (2, 1)),
+        } => assert_eq!(
+            (buffered_reports, remembered_acks, buffered_devices),
+            (2, 1, 1)
+        ),
         Health::Up => panic!("still down"),
     }
 
@@ -141,6 +156,14 @@ async fn the_box_is_served_through_an_outage_and_nothing_is_lost() {
     assert_eq!(
         f.redis.cli(&["GET", "essensys:client:box1:last_poll"]),
         "1970-01-01T00:00:05.000Z"
+    );
+    assert_eq!(
+        lines(&f.redis.cli(&["HGETALL", "essensys:client:box1:devices"])),
+        [
+            "light.petite_chambre_3".to_string(),
+            format!("on:{}", NOW.0)
+        ],
+        "the buffered device state was written"
     );
     // and everything works again
     f.gateway
@@ -197,7 +220,10 @@ async fn unreachable_at_startup_then_recovers_by_itself() {
         .expect("starts anyway");
     assert!(matches!(state.health(), Health::Down { .. }));
     let client = id("box1");
-    assert_eq!(state.deliver(&client, ONE_SEGMENT_LIMIT).await, Ok(vec![]));
+    assert_eq!(
+        state.deliver(&client, ONE_SEGMENT_LIMIT).await,
+        Ok(Delivery::default())
+    );
     state
         .record_poll(&client, &contact(9_000))
         .await
@@ -218,6 +244,106 @@ async fn unreachable_at_startup_then_recovers_by_itself() {
         .inject(Some(&client), &lamp(true))
         .await
         .expect("queued once back");
+}
+
+#[tokio::test]
+async fn a_pending_alarm_order_waits_out_an_outage() {
+    let mut f = fixture_with(contract::keyed_config()).await;
+    let client = Key::parse(contract::KEY).expect("key").client_id();
+    let mut out = Vec::new();
+    f.gateway
+        .server_infos(&client, &contact(1_000), &mut out)
+        .await
+        .expect("poll");
+    f.gateway
+        .inject(Some(&client), &lamp(true))
+        .await
+        .expect("queued");
+    let alarm = f
+        .gateway
+        .alarm(Some(&client), AlarmCommand::Arm)
+        .await
+        .expect("alarm queued");
+    let (before, sent) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
+    let with_alarm = format!(r#"{{"_de67f":{{"guid":"{}","obl":""#, alarm.guid);
+    assert!(before.starts_with(&with_alarm), "{before}");
+    assert_eq!(sent, 2, "the action and the alarm order");
+
+    f.redis.stop();
+
+    // the cached action is served, the alarm order is not (it waits in Redis)
+    let (during, sent_during) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
+    assert!(
+        during.starts_with(r#"{"_de67f":null,"actions":[{"guid":"#),
+        "{during}"
+    );
+    assert_eq!(sent_during, 1);
+    // a new alarm order is refused, never dropped; the pending one cannot be read
+    let order = AlarmOrder::new(Guid::from_random(77), "1;2".into()).expect("obl");
+    assert_eq!(
+        f.state.set_alarm(&client, order).await,
+        Err(PortError::Unavailable(REFUSED.into()))
+    );
+    assert!(matches!(
+        f.gateway.alarm(Some(&client), AlarmCommand::Disarm).await,
+        Err(InjectError::Port(PortError::Unavailable(_)))
+    ));
+    assert!(matches!(
+        f.state.pending_alarm(&client).await,
+        Err(PortError::Unavailable(_))
+    ));
+
+    f.redis.restart();
+    assert!(wait_up(&f.state, Duration::from_secs(10)).await);
+    // the same order is delivered again, then acked
+    let (after, sent_after) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
+    assert_eq!((after.as_str(), sent_after), (before.as_str(), 2));
+    assert_eq!(
+        f.gateway.ack(&client, alarm.guid.as_str()).await,
+        Ok(Acked::Alarm)
+    );
+    let key = format!("essensys:client:{client}:alarm");
+    assert_eq!(f.redis.cli(&["EXISTS", &key]), "0");
+}
+
+#[tokio::test]
+async fn an_alarm_order_acked_during_an_outage_is_removed_when_redis_is_back() {
+    let mut f = fixture().await;
+    let client = id("box1");
+    let key = "essensys:client:box1:alarm";
+    let order = AlarmOrder::new(Guid::from_random(7), "73;178;187".into()).expect("obl");
+    f.state
+        .set_alarm(&client, order.clone())
+        .await
+        .expect("alarm");
+    let delivery = f.state.deliver(&client, ONE_SEGMENT_LIMIT).await;
+    assert_eq!(delivery.map(|d| d.alarm), Ok(Some(order.clone())));
+
+    f.redis.stop();
+
+    // the box got it before the outage and acks it now: unknown here, remembered
+    assert_eq!(
+        f.gateway.ack(&client, order.guid().as_str()).await,
+        Ok(Acked::Unknown)
+    );
+    assert!(matches!(
+        f.state.health(),
+        Health::Down {
+            remembered_acks: 1,
+            ..
+        }
+    ));
+
+    f.redis.restart();
+    assert!(wait_up(&f.state, Duration::from_secs(10)).await);
+    assert_eq!(
+        f.redis.cli(&["EXISTS", key]),
+        "0",
+        "the remembered ack was applied"
+    );
+    assert_eq!(f.state.pending_alarm(&client).await, Ok(None));
+    let (body, _) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
+    assert_eq!(body, r#"{"_de67f":null,"actions":[]}"#);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 use essensys_core::{gateway::GatewayConfig, matricule::Key, Index};
+use essensys_mqtt::{BrokerUrl, MqttOptions};
 use serde::Deserialize;
 
 /// Log output format.
@@ -41,7 +42,8 @@ pub struct Cli {
     pub redis_url: Option<String>,
 
     /// Optional TOML file with the same settings (keys: listen, store, admin_token, box_keys,
-    /// connected, watch, request_timeout_secs, max_connections, worker_threads, log_format)
+    /// connected, watch, request_timeout_secs, max_connections, worker_threads, log_format,
+    /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs)
     #[arg(long, env = "ESSENSYS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -55,7 +57,8 @@ pub struct Cli {
     pub admin_token: Option<String>,
 
     /// Strict mode: serve only boxes with these 32-digit keys (repeat, or comma-separate in the
-    /// environment) [default: any box, identified by its matricule]
+    /// environment); also what alarm orders are encrypted with [default: any box, identified by
+    /// its matricule; no alarm orders]
     #[arg(
         long = "box-key",
         env = "ESSENSYS_BOX_KEYS",
@@ -95,6 +98,41 @@ pub struct Cli {
     /// Log format; the level comes from RUST_LOG (e.g. `info`, `essensys=debug`) [default: text]
     #[arg(long, env = "ESSENSYS_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+
+    /// Home Assistant over MQTT: the broker, `mqtt://[user[:password]@]host[:port]`
+    /// [default: none, the bridge is off]
+    #[arg(
+        long,
+        env = "ESSENSYS_MQTT_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub mqtt_url: Option<String>,
+
+    /// The broker password, when it is not in --mqtt-url (never printed)
+    #[arg(
+        long,
+        env = "ESSENSYS_MQTT_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub mqtt_password: Option<String>,
+
+    /// A file holding the broker password (first line), so that it appears in no process list
+    #[arg(long, env = "ESSENSYS_MQTT_PASSWORD_FILE", value_name = "FILE")]
+    pub mqtt_password_file: Option<PathBuf>,
+
+    /// Root of the bridge's topics: `<base>/bridge/state`, `<base>/<box>/…` [default: essensys]
+    #[arg(long, env = "ESSENSYS_MQTT_BASE", value_name = "TOPIC")]
+    pub mqtt_base: Option<String>,
+
+    /// Home Assistant's MQTT discovery prefix [default: homeassistant]
+    #[arg(long, env = "ESSENSYS_HA_DISCOVERY_PREFIX", value_name = "TOPIC")]
+    pub ha_discovery_prefix: Option<String>,
+
+    /// Seconds without a poll after which a box is shown offline in Home Assistant [default: 60]
+    #[arg(long, env = "ESSENSYS_BOX_TIMEOUT", value_name = "SECS")]
+    pub box_timeout_secs: Option<u64>,
 }
 
 /// The TOML file's content: every key optional.
@@ -113,6 +151,11 @@ struct File {
     max_connections: Option<usize>,
     worker_threads: Option<usize>,
     log_format: Option<LogFormat>,
+    mqtt_url: Option<String>,
+    mqtt_password_file: Option<PathBuf>,
+    mqtt_base: Option<String>,
+    ha_discovery_prefix: Option<String>,
+    box_timeout_secs: Option<u64>,
 }
 
 /// Where state is kept.
@@ -165,6 +208,8 @@ pub struct Settings {
     pub worker_threads: usize,
     /// Log format.
     pub log_format: LogFormat,
+    /// The Home Assistant bridge, when a broker is configured.
+    pub mqtt: Option<MqttOptions>,
 }
 
 impl Settings {
@@ -212,6 +257,15 @@ impl Settings {
         if let Some(connected) = cli.connected.or(file.connected) {
             gateway.connected = connected;
         }
+        gateway.box_keys = box_keys.clone();
+        let mqtt = mqtt_options(
+            cli.mqtt_url.or(file.mqtt_url),
+            cli.mqtt_password,
+            cli.mqtt_password_file.or(file.mqtt_password_file),
+            cli.mqtt_base.or(file.mqtt_base),
+            cli.ha_discovery_prefix.or(file.ha_discovery_prefix),
+            cli.box_timeout_secs.or(file.box_timeout_secs),
+        )?;
         let timeout = cli
             .request_timeout_secs
             .or(file.request_timeout_secs)
@@ -243,6 +297,59 @@ impl Settings {
                 .unwrap_or(1)
                 .max(1),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
+            mqtt,
         })
     }
+}
+
+/// The bridge's options, or `None` without a broker URL. The password comes from the URL, else
+/// `--mqtt-password`, else the password file.
+fn mqtt_options(
+    url: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    base: Option<String>,
+    prefix: Option<String>,
+    box_timeout: Option<u64>,
+) -> anyhow::Result<Option<MqttOptions>> {
+    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+        if password.is_some() || password_file.is_some() {
+            bail!("an MQTT password is set but no broker: give --mqtt-url mqtt://HOST:PORT");
+        }
+        return Ok(None);
+    };
+    let mut broker = BrokerUrl::parse(&url).context("--mqtt-url")?;
+    if broker.password.is_none() {
+        broker.password = match (password, password_file) {
+            (Some(password), _) => Some(password),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!("cannot read the MQTT password file {}", path.display())
+                })?;
+                Some(text.lines().next().unwrap_or("").to_string())
+            }
+            (None, None) => None,
+        };
+    }
+    let mut options = MqttOptions::new(broker);
+    if let Some(base) = base {
+        options.base = base;
+    }
+    if let Some(prefix) = prefix {
+        options.discovery_prefix = prefix;
+    }
+    match box_timeout {
+        Some(0) => bail!("--box-timeout-secs must be at least 1 second"),
+        Some(secs) => options.box_timeout = Duration::from_secs(secs),
+        None => {}
+    }
+    for (what, value) in [
+        ("--mqtt-base", &options.base),
+        ("--ha-discovery-prefix", &options.discovery_prefix),
+    ] {
+        if !essensys_mqtt::options::valid_prefix(value) {
+            bail!("{what} {value:?} is not a valid topic prefix: no '+', '#', empty level or '/' at either end");
+        }
+    }
+    Ok(Some(options))
 }

@@ -8,32 +8,54 @@
 
 pub mod config;
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
 
 use anyhow::Context;
 use essensys_core::{
+    event::FanOut,
     gateway::Ports,
-    ports::{ActionQueue, ExchangeStore, NoEvents},
+    ports::{ActionQueue, Event, ExchangeStore},
     Gateway,
 };
+use essensys_events::Counters;
 use essensys_http_api::ApiState;
-use essensys_legacy_http::{Admission, Server, ServerConfig, Stats};
+use essensys_legacy_http::{Admission, Server, ServerConfig};
 use essensys_memory::{MemoryQueue, MemoryStore, RandomGuids, SystemClock};
+use essensys_mqtt::Bridge;
 use essensys_redis::{RedisOptions, RedisState};
-use tokio::net::TcpListener;
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+};
 
 pub use config::{Cli, Settings, StoreKind};
 
-/// The gateway and, when state lives in Redis, the Redis adapter (for its health and counters).
+/// The capacity of the channel feeding the MQTT bridge: a burst of this many events may wait
+/// while the bridge publishes; beyond, events are dropped and counted (the box never waits).
+const MQTT_EVENTS: usize = 4096;
+
+/// The gateway and what listens to it.
 pub struct Wiring {
     /// The use cases on the configured adapters.
     pub gateway: Arc<Gateway>,
     /// The Redis adapter, if `--store redis://…`.
     pub redis: Option<Arc<RedisState>>,
+    /// What happened, counted (for `/debug`).
+    pub counters: Arc<Counters>,
+    /// The MQTT bridge's event stream and the count of events it dropped, when configured.
+    pub mqtt_events: Option<(mpsc::Receiver<Event>, Arc<AtomicU64>)>,
 }
 
-/// Builds the gateway on the configured store. A Redis store that cannot be reached yet is not
-/// an error: the adapter says so, serves the box from its local cache and reconnects by itself.
+/// Builds the gateway on the configured store, its events fanned out to the counters and, when
+/// configured, the MQTT bridge. A Redis store that cannot be reached yet is not an error: the
+/// adapter says so, serves the box from its local cache and reconnects by itself.
 pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
     let (store, queue, redis): (Arc<dyn ExchangeStore>, Arc<dyn ActionQueue>, _) =
         match &settings.store {
@@ -49,16 +71,26 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
                 (state.clone(), state.clone(), Some(state))
             }
         };
+    let counters = Arc::new(Counters::default());
+    let mut events = FanOut::new().with(counters.clone());
+    let mut mqtt_events = None;
+    if settings.mqtt.is_some() {
+        let (sink, rx) = essensys_events::channel("mqtt", MQTT_EVENTS, essensys_mqtt::wanted());
+        mqtt_events = Some((rx, sink.dropped_counter()));
+        events = events.with(Arc::new(sink));
+    }
     let ports = Ports {
         store,
         queue,
-        events: Arc::new(NoEvents),
+        events: Arc::new(events),
         clock: Arc::new(SystemClock),
         guids: Arc::new(RandomGuids),
     };
     Ok(Wiring {
         gateway: Arc::new(Gateway::new(ports, settings.gateway.clone())),
         redis,
+        counters,
+        mqtt_events,
     })
 }
 
@@ -72,23 +104,40 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-/// Serves boxes and the API on `listener` until `shutdown` completes, then finishes the replies
-/// in flight.
+/// Serves boxes and the API on `listener` (and runs the MQTT bridge when configured) until
+/// `shutdown` completes, then finishes the replies in flight and says goodbye to the broker.
 pub async fn serve(
     settings: Settings,
     listener: TcpListener,
     shutdown: impl Future,
 ) -> anyhow::Result<()> {
-    let Wiring { gateway, redis } = wire(&settings).await?;
-    let stats = Arc::new(Stats::default());
-    let debug_stats = stats.clone();
+    let Wiring {
+        gateway,
+        redis,
+        counters,
+        mqtt_events,
+    } = wire(&settings).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let mut mqtt_status: Option<(Arc<AtomicBool>, Arc<AtomicU64>)> = None;
+    let mut bridge_task = None;
+    if let (Some(options), Some((events, dropped))) = (settings.mqtt.clone(), mqtt_events) {
+        let shown = options.broker.shown();
+        let bridge = Bridge::new(options, gateway.clone(), events).context("--mqtt-url")?;
+        mqtt_status = Some((bridge.connected_flag(), dropped));
+        tracing::info!(broker = %shown, "Home Assistant bridge on");
+        bridge_task = Some(tokio::spawn(bridge.run(stopped(stop_rx.clone()))));
+    }
+    let debug_counters = counters.clone();
     let api = ApiState {
         gateway: gateway.clone(),
         admin_token: settings.admin_token.clone(),
         store_kind: settings.store.name(),
         started: Instant::now(),
         debug: Arc::new(move || {
-            let mut counters: serde_json::Map<String, serde_json::Value> = debug_stats
+            let mut counters: serde_json::Map<String, serde_json::Value> = debug_counters
                 .snapshot()
                 .into_iter()
                 .map(|(name, n)| (name.to_string(), n.into()))
@@ -96,6 +145,18 @@ pub async fn serve(
             if let Some(redis) = &redis {
                 counters.insert("redis_round_trips".into(), redis.round_trips().into());
                 counters.insert("redis".into(), format!("{:?}", redis.health()).into());
+            }
+            if let Some((connected, dropped)) = &mqtt_status {
+                let state = if connected.load(Ordering::Relaxed) {
+                    "connected"
+                } else {
+                    "disconnected"
+                };
+                counters.insert("mqtt".into(), state.into());
+                counters.insert(
+                    "mqtt_events_dropped".into(),
+                    dropped.load(Ordering::Relaxed).into(),
+                );
             }
             serde_json::Value::Object(counters)
         }),
@@ -110,7 +171,14 @@ pub async fn serve(
         max_connections: settings.max_connections,
         admission,
     };
-    let server = Server::new(gateway, essensys_http_api::router(api), config, stats);
-    server.run(listener, shutdown).await;
+    let server = Server::new(gateway, essensys_http_api::router(api), config);
+    let signal = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    server.run(listener, signal).await;
+    if let Some(task) = bridge_task {
+        let _ = task.await;
+    }
     Ok(())
 }

@@ -63,6 +63,7 @@ fn run(settings: Settings) -> anyhow::Result<()> {
             store = settings.store.name(),
             strict = !settings.box_keys.is_empty(),
             admin_token = settings.admin_token.is_some(),
+            mqtt = settings.mqtt.as_ref().map(|m| m.broker.shown()).as_deref().unwrap_or("off"),
             "essensys-backend ready"
         );
         serve(settings, listener, shutdown_signal()).await?;

@@ -23,6 +23,11 @@ fn help_explains_the_options_and_their_defaults() {
         "--admin-token",
         "--box-key",
         "mon.essensys.fr",
+        "--mqtt-url",
+        "ESSENSYS_MQTT_URL",
+        "--mqtt-base",
+        "--ha-discovery-prefix",
+        "homeassistant",
     ] {
         assert!(help.contains(expected), "--help lacks {expected}:\n{help}");
     }
@@ -47,6 +52,28 @@ fn a_taken_port_is_explained() {
         stderr.contains("another program already listens"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_bad_broker_url_is_refused_and_no_password_is_printed() {
+    for (args, expected) in [
+        (
+            &["--mqtt-url", "http://x"][..],
+            "--mqtt-url: broker url must start with mqtt://",
+        ),
+        (&["--mqtt-url", "mqtt://h:99999"][..], "port \"99999\""),
+        (
+            &["--mqtt-url", "mqtt://u:pw@h", "--mqtt-base", "a/+"][..],
+            "--mqtt-base \"a/+\" is not a valid topic prefix",
+        ),
+        (&["--mqtt-password", "pw"][..], "no broker"),
+    ] {
+        let out = Command::new(BIN).args(args).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("pw@"), "{stderr}");
+    }
 }
 
 #[test]

@@ -292,7 +292,7 @@ struct BoxStats {
 async fn run_box(mut sim: BoxSim, config: LoadConfig, deadline: Instant) -> BoxStats {
     let mut stats = BoxStats::default();
     let mut cycles = 0u64;
-    while Instant::now() < deadline && config.max_cycles.map_or(true, |max| cycles < max) {
+    while Instant::now() < deadline && config.max_cycles.is_none_or(|max| cycles < max) {
         cycles += 1;
         let outcome = timeout_at(deadline, sim.cycle()).await;
         for reply in &sim.last_report().replies {
