@@ -1,4 +1,5 @@
-//! The bearer-token guard of `/api/admin/*` and `/api/v1/*`.
+//! The bearer-token guard of `/api/admin/*` and `/api/v1/*`, and the check it makes
+//! ([`check`]), shared with the MCP endpoints.
 
 use axum::{
     extract::{Request, State},
@@ -20,12 +21,10 @@ pub(crate) async fn require_token(
     let Some(expected) = state.admin_token.as_deref() else {
         return next.run(request).await;
     };
-    let message = match bearer(request.headers()) {
-        Some(given) if !given.is_empty() && same(given.as_bytes(), expected.as_bytes()) => {
-            return next.run(request).await;
-        }
-        Some(_) => "wrong bearer token: send the gateway's admin token as `Authorization: Bearer <token>`",
-        None => "missing bearer token: send `Authorization: Bearer <token>` with the gateway's admin token",
+    let message = match check(request.headers(), expected) {
+        Ok(()) => return next.run(request).await,
+        Err(Refusal::Wrong) => "wrong bearer token: send the gateway's admin token as `Authorization: Bearer <token>`",
+        Err(Refusal::Missing) => "missing bearer token: send `Authorization: Bearer <token>` with the gateway's admin token",
     };
     tracing::warn!(path = %request.uri().path(), "API request refused: {message}");
     let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
@@ -33,6 +32,25 @@ pub(crate) async fn require_token(
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
+}
+
+/// Why a request's bearer token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `Authorization: Bearer …` header.
+    Missing,
+    /// A token that is not the expected one.
+    Wrong,
+}
+
+/// Whether `headers` carry `Authorization: Bearer <expected>`, compared in constant time. An
+/// empty `expected` matches nothing.
+pub fn check(headers: &HeaderMap, expected: &str) -> Result<(), Refusal> {
+    match bearer(headers) {
+        Some(given) if !given.is_empty() && same(given.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(Refusal::Wrong),
+        None => Err(Refusal::Missing),
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
@@ -75,5 +93,13 @@ mod tests {
         assert!(same(b"s3cret", b"s3cret"));
         assert!(!same(b"s3cret", b"s3creT"));
         assert!(!same(b"s3cre", b"s3cret"));
+        assert_eq!(check(&headers, "s3cret"), Err(Refusal::Missing));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
+        assert_eq!(check(&headers, "s3cret"), Ok(()));
+        assert_eq!(check(&headers, "other"), Err(Refusal::Wrong));
+        assert_eq!(check(&headers, ""), Err(Refusal::Wrong));
     }
 }

@@ -55,7 +55,7 @@
 #![deny(missing_docs)]
 
 mod admin;
-mod auth;
+pub mod auth;
 mod devices;
 mod dto;
 mod error;

@@ -1,5 +1,8 @@
 //! Every request that is not one of the box's four goes to the HTTP API's axum Router,
-//! in-process, and its response is written like the box's: one buffer, one write.
+//! in-process, and its response is written like the box's: one buffer, one write. The one
+//! exception is a stream of server-sent events (`text/event-stream`, what MCP clients hold
+//! open): its head is written at once and its body follows as it comes, until it ends, the
+//! client goes or the server stops.
 
 use std::net::SocketAddr;
 
@@ -24,14 +27,18 @@ const OWN_HEADERS: [&str; 4] = [
     "transfer-encoding",
 ];
 
-/// Calls `router` with the request and appends its whole response to `out`.
+/// The media type of a streamed response.
+const EVENT_STREAM: &str = "text/event-stream";
+
+/// Calls `router` with the request and appends its whole response to `out`; for an event
+/// stream, appends only the head and returns the body still to be sent.
 pub async fn answer(
     router: &Router,
     head: &Head<'_>,
     body: Vec<u8>,
     peer: SocketAddr,
     out: &mut Vec<u8>,
-) {
+) -> Option<Body> {
     let mut request = http::Request::builder()
         .method(head.method)
         .uri(head.target);
@@ -45,23 +52,11 @@ pub async fn answer(
         }
         Err(e) => {
             response::error(out, Status(400), &format!("malformed request: {e}"));
-            return;
+            return None;
         }
     };
     let Ok(response) = router.clone().oneshot(request).await;
     let (parts, body) = response.into_parts();
-    let bytes = match Limited::new(body, MAX_RESPONSE).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            warn!(target = head.target, error = %e, "API response not sent");
-            response::error(
-                out,
-                Status(500),
-                "internal error: response too large or failed",
-            );
-            return;
-        }
-    };
     let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -73,11 +68,23 @@ pub async fn answer(
         .filter(|(name, _)| !OWN_HEADERS.contains(&name.as_str()))
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str(), v)))
         .collect();
-    response::write(
-        out,
-        Status(parts.status.as_u16()),
-        content_type,
-        &extra,
-        &bytes,
-    );
+    let status = Status(parts.status.as_u16());
+    if content_type.starts_with(EVENT_STREAM) {
+        response::write_stream_head(out, status, content_type, &extra);
+        return Some(body);
+    }
+    let bytes = match Limited::new(body, MAX_RESPONSE).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            warn!(target = head.target, error = %e, "API response not sent");
+            response::error(
+                out,
+                Status(500),
+                "internal error: response too large or failed",
+            );
+            return None;
+        }
+    };
+    response::write(out, status, content_type, &extra, &bytes);
+    None
 }

@@ -53,12 +53,38 @@ pub fn write(
     body: &[u8],
 ) {
     out.reserve(head_len(status, content_type, body.len()) + body.len());
+    push_head(out, status, Some(body.len()), content_type, extra);
+    out.extend_from_slice(body);
+}
+
+/// Appends the head of a streamed reply (server-sent events): as [`write()`](fn@write) but
+/// without `Content-Length`: the body runs until the server closes the connection, as HTTP/1.1
+/// allows for responses.
+pub fn write_stream_head(
+    out: &mut Vec<u8>,
+    status: Status,
+    content_type: &str,
+    extra: &[(&str, &str)],
+) {
+    push_head(out, status, None, content_type, extra);
+}
+
+fn push_head(
+    out: &mut Vec<u8>,
+    status: Status,
+    length: Option<usize>,
+    content_type: &str,
+    extra: &[(&str, &str)],
+) {
     out.extend_from_slice(b"HTTP/1.1 ");
     push_decimal(out, u32::from(status.0));
     out.push(b' ');
     out.extend_from_slice(status.reason().as_bytes());
-    out.extend_from_slice(b"\r\nConnection: close\r\nContent-Length: ");
-    push_decimal(out, u32::try_from(body.len()).unwrap_or(u32::MAX));
+    out.extend_from_slice(b"\r\nConnection: close");
+    if let Some(length) = length {
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        push_decimal(out, u32::try_from(length).unwrap_or(u32::MAX));
+    }
     out.extend_from_slice(b"\r\nContent-Type: ");
     out.extend_from_slice(content_type.as_bytes());
     for (name, value) in extra {
@@ -68,7 +94,6 @@ pub fn write(
         out.extend_from_slice(value.as_bytes());
     }
     out.extend_from_slice(b"\r\n\r\n");
-    out.extend_from_slice(body);
 }
 
 /// Appends a JSON error reply `{"error":"<message>"}`.

@@ -4,15 +4,20 @@
 //! Shaped like mini-redis's `server.rs`: `run(listener, …, shutdown)`; a semaphore caps open
 //! connections; a connection's failure is logged in its own task and never stops the listener;
 //! on shutdown, accepting stops and in-flight replies are finished (bounded by the deadline).
+//!
+//! An API answer that is an event stream (MCP's server-sent events) is the one reply not sent
+//! in one write: after its head, each event is written as it comes (each write within the
+//! deadline) until the stream ends, the client closes its side, or the server shuts down.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::Router;
+use axum::{body::Body, Router};
 use essensys_core::{event::EventKind, Gateway};
+use http_body_util::BodyExt;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    sync::Semaphore,
+    sync::{watch, Semaphore},
     time::{sleep, timeout},
 };
 use tracing::{debug, error, info, warn};
@@ -50,6 +55,8 @@ pub struct Server {
     boxes: BoxApi,
     router: Router,
     config: ServerConfig,
+    /// Turns `true` when the server stops: open event streams end.
+    stopping: watch::Sender<bool>,
 }
 
 impl Server {
@@ -64,6 +71,7 @@ impl Server {
             boxes,
             router,
             config,
+            stopping: watch::Sender::new(false),
         })
     }
 
@@ -77,6 +85,7 @@ impl Server {
             _ = shutdown => info!("shutting down: no new connections"),
         }
         drop(listener);
+        self.stopping.send_replace(true);
         let drained = timeout(
             self.config.request_deadline,
             permits.acquire_many(limit as u32),
@@ -117,13 +126,14 @@ impl Server {
             debug!(%peer, error = %e, "TCP_NODELAY not set");
         }
         let mut out = Vec::with_capacity(2048);
+        let mut events = None;
         match timeout(
             self.config.request_deadline,
             self.read_and_answer(&mut stream, peer, &mut out),
         )
         .await
         {
-            Ok(Ok(())) => {}
+            Ok(Ok(stream_body)) => events = stream_body,
             Ok(Err(e)) => debug!(%peer, error = %e, "connection failed"),
             Err(_) => {
                 debug!(%peer, "request deadline passed: closing");
@@ -136,26 +146,60 @@ impl Server {
         if out.is_empty() {
             return;
         }
-        // One write of the whole reply, then close. The write has its own deadline.
+        // One write of the whole reply (of an event stream's head), then close. Each write has
+        // its own deadline.
+        let deadline = self.config.request_deadline;
         let write = async {
-            stream.write_all(&out).await?;
-            stream.shutdown().await
+            within(deadline, stream.write_all(&out)).await?;
+            if let Some(body) = events {
+                self.stream_events(&mut stream, body).await?;
+            }
+            within(deadline, stream.shutdown()).await
         };
-        if let Err(e) = timeout(self.config.request_deadline, write)
-            .await
-            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
-        {
+        if let Err(e) = write.await {
             debug!(%peer, error = %e, "reply not delivered");
         }
     }
 
-    /// Reads one request and appends the reply to `out` (left empty if the peer went away).
+    /// Writes an event stream's body as it comes, until it ends, the client closes its side
+    /// (or sends anything: a request is over once read), or the server stops.
+    async fn stream_events(&self, stream: &mut TcpStream, mut body: Body) -> std::io::Result<()> {
+        let deadline = self.config.request_deadline;
+        let mut stopping = self.stopping.subscribe();
+        let stopped = async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        };
+        tokio::pin!(stopped);
+        let mut probe = [0u8; 64];
+        loop {
+            tokio::select! {
+                frame = body.frame() => match frame {
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            within(deadline, stream.write_all(data)).await?;
+                        }
+                    }
+                    Some(Err(e)) => return Err(std::io::Error::other(e)),
+                    None => return Ok(()),
+                },
+                read = stream.read(&mut probe) => {
+                    // 0: the client is gone; data or an error: nothing more is expected from it.
+                    let _ = read;
+                    return Ok(());
+                }
+                () = &mut stopped => return Ok(()),
+            }
+        }
+    }
+
+    /// Reads one request and appends the reply to `out` (left empty if the peer went away);
+    /// returns the body still to be sent when the reply is an event stream.
     async fn read_and_answer(
         &self,
         stream: &mut TcpStream,
         peer: SocketAddr,
         out: &mut Vec<u8>,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<Option<Body>> {
         let mut buf = Vec::with_capacity(2048);
         let head_len = loop {
             if let Some(len) = request::head_end(&buf) {
@@ -165,13 +209,13 @@ impl Server {
                 break buf.len();
             }
             if read_some(stream, &mut buf, MAX_HEAD + 1).await? == 0 {
-                return Ok(()); // closed before a whole head arrived
+                return Ok(None); // closed before a whole head arrived
             }
         };
         let head = match request::parse_head(&buf[..head_len.min(buf.len())]) {
             Ok(Some(head)) => head,
-            Ok(None) => return self.reject(out, peer, RequestError::HeadTooLarge),
-            Err(e) => return self.reject(out, peer, e),
+            Ok(None) => return Ok(self.reject(out, peer, RequestError::HeadTooLarge)),
+            Err(e) => return Ok(self.reject(out, peer, e)),
         };
         let wanted = head.len + head.content_length;
         let mut body = buf
@@ -187,26 +231,21 @@ impl Server {
         }
         while body.len() < head.content_length {
             if read_some(stream, &mut body, head.content_length).await? == 0 {
-                return Ok(()); // closed mid-body
+                return Ok(None); // closed mid-body
             }
         }
-        match Endpoint::of(&head) {
+        Ok(match Endpoint::of(&head) {
             Some(endpoint) => {
                 self.boxes
                     .answer(endpoint, &head, &body, peer.ip(), out)
-                    .await
+                    .await;
+                None
             }
             None => fallback::answer(&self.router, &head, body, peer, out).await,
-        }
-        Ok(())
+        })
     }
 
-    fn reject(
-        &self,
-        out: &mut Vec<u8>,
-        peer: SocketAddr,
-        error: RequestError,
-    ) -> std::io::Result<()> {
+    fn reject(&self, out: &mut Vec<u8>, peer: SocketAddr, error: RequestError) -> Option<Body> {
         let status = match error {
             RequestError::HeadTooLarge => Status(431),
             RequestError::BodyTooLarge(_) => Status(413),
@@ -220,8 +259,18 @@ impl Server {
             status: status.0,
             reason,
         });
-        Ok(())
+        None
     }
+}
+
+/// `io` if it completes within `deadline`, else a time-out error.
+async fn within<T>(
+    deadline: Duration,
+    io: impl Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    timeout(deadline, io)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 /// Reads what is available into `buf` without growing it past `limit` bytes; returns how many
