@@ -12,6 +12,9 @@ command -v mosquitto >/dev/null || need_packages+=(mosquitto)
 command -v mosquitto_passwd >/dev/null || need_packages+=(mosquitto)
 # paho-mqtt builds its bundled C library with cmake
 command -v cmake >/dev/null || need_packages+=(cmake)
+# the MCP tests drive the official Python client in a virtualenv
+command -v python3 >/dev/null || need_packages+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_packages+=(python3-venv)
 apt_install() {
   [ ${#need_packages[@]} -eq 0 ] && return 0
   # shellcheck disable=SC2207
@@ -21,6 +24,17 @@ apt_install() {
   apt-get update -qq && apt-get install -y -qq "${need_packages[@]}" >/dev/null
 }
 apt_install
+
+# The official MCP client (pinned) for the MCP tests, in a virtualenv kept under target/.
+MCP_CLIENT="mcp==2.3.0"
+venv=target/py
+if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("mcp") != "2.3.0")' 2>/dev/null; then
+  echo "test.sh: installing the Python MCP client ($MCP_CLIENT) in $venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$MCP_CLIENT"
+fi
+export ESSENSYS_TEST_PYTHON="$PWD/$venv/bin/python"
 
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"

@@ -3,6 +3,8 @@
 //! stopped when dropped. Tests never use (or disturb) the machine's own services on their
 //! standard ports.
 //!
+//! [`mcp`] drives the official Python MCP client against a server.
+//!
 //! [`contract`] holds the storage ports' contract: the gateway's use cases that every
 //! [`ExchangeStore`](essensys_core::ports::ExchangeStore) /
 //! [`ActionQueue`](essensys_core::ports::ActionQueue) adapter must pass.
@@ -10,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod contract;
+pub mod mcp;
 
 use std::{
     io::{Read, Write},

@@ -43,7 +43,8 @@ pub struct Cli {
 
     /// Optional TOML file with the same settings (keys: listen, store, admin_token, box_keys,
     /// connected, watch, request_timeout_secs, max_connections, worker_threads, log_format,
-    /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs)
+    /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs,
+    /// mcp_token_file, mcp_allowed_hosts, docker_socket)
     #[arg(long, env = "ESSENSYS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -133,6 +134,35 @@ pub struct Cli {
     /// Seconds without a poll after which a box is shown offline in Home Assistant [default: 60]
     #[arg(long, env = "ESSENSYS_BOX_TIMEOUT", value_name = "SECS")]
     pub box_timeout_secs: Option<u64>,
+
+    /// Agents over MCP: serve /mcp (Streamable HTTP) and /sse + /messages (legacy SSE) on this
+    /// port, each request needing `Authorization: Bearer TOKEN` [default: none, MCP is off]
+    #[arg(
+        long,
+        env = "ESSENSYS_MCP_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub mcp_token: Option<String>,
+
+    /// A file holding the MCP token (first line), so that it appears in no process list
+    #[arg(long, env = "ESSENSYS_MCP_TOKEN_FILE", value_name = "FILE")]
+    pub mcp_token_file: Option<PathBuf>,
+
+    /// `Host` values MCP requests may carry, comma-separated (`name` or `name:port`), e.g. the
+    /// names nginx or compose use [default: localhost, 127.0.0.1, ::1 and this host's name]
+    #[arg(
+        long,
+        env = "ESSENSYS_MCP_ALLOWED_HOSTS",
+        value_name = "HOSTS",
+        value_delimiter = ','
+    )]
+    pub mcp_allowed_hosts: Vec<String>,
+
+    /// The Docker Engine socket the MCP service tools use (systemd is used when it is absent)
+    /// [default: /var/run/docker.sock]
+    #[arg(long, env = "ESSENSYS_DOCKER_SOCKET", value_name = "PATH")]
+    pub docker_socket: Option<PathBuf>,
 }
 
 /// The TOML file's content: every key optional.
@@ -156,6 +186,10 @@ struct File {
     mqtt_base: Option<String>,
     ha_discovery_prefix: Option<String>,
     box_timeout_secs: Option<u64>,
+    mcp_token_file: Option<PathBuf>,
+    #[serde(default)]
+    mcp_allowed_hosts: Vec<String>,
+    docker_socket: Option<PathBuf>,
 }
 
 /// Where state is kept.
@@ -210,6 +244,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The Home Assistant bridge, when a broker is configured.
     pub mqtt: Option<MqttOptions>,
+    /// MCP for agents, when a token is configured.
+    pub mcp: Option<essensys_mcp::McpSettings>,
 }
 
 impl Settings {
@@ -266,6 +302,17 @@ impl Settings {
             cli.ha_discovery_prefix.or(file.ha_discovery_prefix),
             cli.box_timeout_secs.or(file.box_timeout_secs),
         )?;
+        let mcp = essensys_mcp::McpSettings::resolve(
+            cli.mcp_token,
+            cli.mcp_token_file.or(file.mcp_token_file),
+            if cli.mcp_allowed_hosts.is_empty() {
+                file.mcp_allowed_hosts
+            } else {
+                cli.mcp_allowed_hosts
+            },
+            cli.docker_socket.or(file.docker_socket),
+        )
+        .context("MCP")?;
         let timeout = cli
             .request_timeout_secs
             .or(file.request_timeout_secs)
@@ -298,6 +345,7 @@ impl Settings {
                 .max(1),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
             mqtt,
+            mcp,
         })
     }
 }

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod process;
 
 use std::{
     future::Future,
@@ -94,6 +95,40 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
     })
 }
 
+/// What MCP's metrics and diagnostic read of this process.
+fn vitals(
+    settings: &Settings,
+    counters: &Arc<Counters>,
+    redis: Option<&Arc<RedisState>>,
+    mqtt: Option<&(Arc<AtomicBool>, Arc<AtomicU64>)>,
+) -> essensys_mcp::Vitals {
+    let counters = counters.clone();
+    essensys_mcp::Vitals {
+        store_kind: settings.store.name(),
+        store_health: redis.map(|redis| {
+            let redis = redis.clone();
+            Arc::new(move || {
+                let health = redis.health();
+                essensys_mcp::StoreHealth {
+                    up: matches!(health, essensys_redis::Health::Up),
+                    detail: format!("{health:?}"),
+                }
+            }) as essensys_mcp::Probe<_>
+        }),
+        mqtt_connected: mqtt.map(|(connected, _)| {
+            let connected = connected.clone();
+            Arc::new(move || connected.load(Ordering::Relaxed)) as essensys_mcp::Probe<_>
+        }),
+        counters: Some(Arc::new(move || {
+            counters
+                .snapshot()
+                .into_iter()
+                .map(|(name, n)| (name.to_string(), n))
+                .collect()
+        })),
+    }
+}
+
 /// A Redis URL without its password, for messages.
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -130,6 +165,10 @@ pub async fn serve(
         tracing::info!(broker = %shown, "Home Assistant bridge on");
         bridge_task = Some(tokio::spawn(bridge.run(stopped(stop_rx.clone()))));
     }
+    let mcp = settings.mcp.as_ref().map(|mcp| {
+        let vitals = vitals(&settings, &counters, redis.as_ref(), mqtt_status.as_ref());
+        mcp.config(vitals)
+    });
     let debug_counters = counters.clone();
     let api = ApiState {
         gateway: gateway.clone(),
@@ -171,7 +210,15 @@ pub async fn serve(
         max_connections: settings.max_connections,
         admission,
     };
-    let server = Server::new(gateway, essensys_http_api::router(api), config);
+    let mut router = essensys_http_api::router(api);
+    match mcp {
+        Some(mcp) => {
+            tracing::info!(allowed_hosts = ?mcp.allowed_hosts, "MCP on: /mcp (Streamable HTTP), /sse + /messages (legacy SSE)");
+            router = router.merge(essensys_mcp::routes(gateway.clone(), mcp));
+        }
+        None => tracing::info!("MCP off: give --mcp-token (or --mcp-token-file) to serve agents"),
+    }
+    let server = Server::new(gateway, router, config);
     let signal = async move {
         shutdown.await;
         let _ = stop_tx.send(true);

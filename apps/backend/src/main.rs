@@ -5,10 +5,12 @@ use std::{io::ErrorKind, process::ExitCode};
 
 use anyhow::Context;
 use clap::Parser;
-use essensys_backend::{config::LogFormat, serve, Cli, Settings};
+use essensys_backend::{
+    process::{init_logging, shutdown_signal},
+    serve, Cli, Settings,
+};
 use tokio::net::TcpListener;
 use tracing::info;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let settings = match Settings::resolve(Cli::parse()) {
@@ -25,18 +27,6 @@ fn main() -> ExitCode {
             eprintln!("essensys-backend: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }
 
@@ -88,27 +78,4 @@ fn bind_error(addr: std::net::SocketAddr, e: std::io::Error) -> anyhow::Error {
         _ => "check --listen".into(),
     };
     anyhow::anyhow!("cannot listen on {addr}: {e}\n  hint: {hint}")
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => info!("SIGINT received"),
-        () = terminate => info!("SIGTERM received"),
-    }
 }
