@@ -15,13 +15,23 @@ command -v cmake >/dev/null || need_packages+=(cmake)
 # the MCP tests drive the official Python client in a virtualenv
 command -v python3 >/dev/null || need_packages+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_packages+=(python3-venv)
+# the proxy tests run a private nginx with compose/nginx/box-api.conf; compose/check.sh runs it too
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_packages+=(nginx)
 apt_install() {
   [ ${#need_packages[@]} -eq 0 ] && return 0
   # shellcheck disable=SC2207
   need_packages=($(printf '%s\n' "${need_packages[@]}" | sort -u))
   echo "test.sh: installing ${need_packages[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq "${need_packages[@]}" >/dev/null
+  # The packages' own services (redis on 6379, mosquitto on 1883, nginx on port 80) must not
+  # start: the tests run private ones. A policy-rc.d that forbids every action, for this install.
+  local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && made_policy=1
+  fi
+  apt-get update -qq && apt-get install -y -qq "${need_packages[@]}" >/dev/null || rc=$?
+  [ "$made_policy" -eq 0 ] || rm -f "$policy"
+  return "$rc"
 }
 apt_install
 
@@ -35,6 +45,13 @@ if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.vers
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$MCP_CLIENT"
 fi
 export ESSENSYS_TEST_PYTHON="$PWD/$venv/bin/python"
+
+# The compose stack's configuration, each file checked by its own tool (promtool, amtool, nginx,
+# Compose v2, mosquitto); it installs promtool into target/tools/bin, which the metrics tests use.
+compose/check.sh
+export ESSENSYS_TEST_PROMTOOL="$PWD/target/tools/bin/promtool"
+ESSENSYS_TEST_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+export ESSENSYS_TEST_NGINX
 
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"

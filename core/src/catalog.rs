@@ -186,9 +186,68 @@ pub const fn in_block(index: Index) -> bool {
     index.0 >= BLOCK_START.0 && index.0 <= BLOCK_END.0
 }
 
+/// Why the server never writes a cell the box would accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protection {
+    /// The box's remote-access key (922–937): writing it silently re-keys the box, whose id and
+    /// queue then change.
+    RemoteKey,
+    /// The alarm's cells (407–415): remote-access consent belongs to the keypad, and arming or
+    /// disarming goes through the alarm order.
+    Alarm,
+}
+
+impl Protection {
+    /// What it protects and what to use instead.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Protection::RemoteKey => {
+                "it is part of the box's remote-access key: writing it would silently re-key the \
+                 box and orphan its queue; the key is set on the box itself"
+            }
+            Protection::Alarm => {
+                "it belongs to the alarm: remote access is allowed on the keypad, and the alarm is \
+                 armed or disarmed with the alarm order (POST /api/v1/alarm, or Home Assistant's \
+                 alarm panel)"
+            }
+        }
+    }
+}
+
+/// The cells of the remote-access key.
+const REMOTE_KEY: (u16, u16) = (922, 937);
+/// The alarm's cells.
+const ALARM: (u16, u16) = (407, 415);
+
+/// Whether the server must never write `index`, even though the box would accept it.
+pub const fn protection(index: Index) -> Option<Protection> {
+    let i = index.0;
+    if i >= REMOTE_KEY.0 && i <= REMOTE_KEY.1 {
+        Some(Protection::RemoteKey)
+    } else if i >= ALARM.0 && i <= ALARM.1 {
+        Some(Protection::Alarm)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_and_the_alarm_are_protected_and_nothing_else() {
+        let protected: Vec<u16> = Index::all()
+            .filter(|&i| protection(i).is_some())
+            .map(Index::get)
+            .collect();
+        let expected: Vec<u16> = (407..=415).chain(922..=937).collect();
+        assert_eq!(protected, expected);
+        assert_eq!(protection(Index(930)), Some(Protection::RemoteKey));
+        assert_eq!(protection(Index(407)), Some(Protection::Alarm));
+        assert_eq!(protection(Index(406)), None);
+        assert_eq!(protection(Index(416)), None);
+    }
 
     #[test]
     fn catalog_matches_the_firmware_table() {

@@ -58,7 +58,13 @@ pub struct GatewayConfig {
     /// The 32-digit keys of the boxes the gateway knows: alarm orders can only be encrypted
     /// for these.
     pub box_keys: Vec<Key>,
+    /// The most actions waiting for one box: an order for a box with this many waiting is
+    /// refused (retry later), so a silent box's queue cannot grow without end.
+    pub max_pending: usize,
 }
+
+/// The default [`GatewayConfig::max_pending`].
+pub const MAX_PENDING: usize = 64;
 
 impl Default for GatewayConfig {
     fn default() -> Self {
@@ -69,6 +75,7 @@ impl Default for GatewayConfig {
                 .filter_map(|&i| Index::new(i).ok())
                 .collect(),
             box_keys: Vec::new(),
+            max_pending: MAX_PENDING,
         }
     }
 }
@@ -118,6 +125,16 @@ pub enum InjectError {
     /// No box named, and several are known.
     #[error("several boxes are connected ({}): say which one with `client`", .0.join(", "))]
     SeveralBoxes(Vec<String>),
+    /// The box already has the most actions waiting; nothing of the order was queued.
+    #[error("box {client} has {pending} actions waiting (the most is {limit}): retry once it has polled and caught up")]
+    QueueFull {
+        /// The box.
+        client: ClientId,
+        /// Its waiting actions.
+        pending: usize,
+        /// [`GatewayConfig::max_pending`].
+        limit: usize,
+    },
     /// The alarm order cannot be given.
     #[error(transparent)]
     Alarm(#[from] AlarmRefusal),
@@ -172,6 +189,8 @@ pub struct Gateway {
     ports: Ports,
     /// The keys of the boxes the gateway knows (alarm orders).
     box_keys: Vec<Key>,
+    /// The most actions waiting per box.
+    max_pending: usize,
     /// The `serverinfos` replies, one per window of watched cells (never empty).
     windows: Vec<ServerInfos>,
     /// Next window per box. A std mutex: held for a map lookup, never across an await.
@@ -192,6 +211,7 @@ impl Gateway {
         Self {
             ports,
             box_keys: config.box_keys,
+            max_pending: config.max_pending,
             windows,
             rotation: Mutex::new(HashMap::new()),
         }
@@ -389,6 +409,21 @@ impl Gateway {
             });
         })?;
         let client = self.target(client).await?;
+        // (a queue that cannot be read now cannot be pushed to either: the push says why)
+        if let Ok(pending) = self.ports.queue.pending(&client).await {
+            if pending.len() >= self.max_pending {
+                let full = InjectError::QueueFull {
+                    client: client.clone(),
+                    pending: pending.len(),
+                    limit: self.max_pending,
+                };
+                self.publish(EventKind::Refused {
+                    client: Some(client),
+                    reason: full.to_string(),
+                });
+                return Err(full);
+            }
+        }
         let with_guids: Vec<_> = commands
             .into_iter()
             .map(|c| (c, self.ports.guids.next_guid()))

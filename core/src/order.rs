@@ -9,15 +9,16 @@
 //! - launching stored slot N (2–8) is Mode A (`590 = N` alone);
 //! - every other cell is a plain write, chunked by 30 params.
 //!
-//! An order naming an index ≥ 953, a value above 255 or not a number, or a cell the box does not
-//! let the server write is refused with an [`OrderError`] that names it: such an action would
+//! An order naming an index ≥ 953, a value above 255 or not a number, a cell the box does not
+//! let the server write, or a protected cell ([`catalog::protection`]: the remote key, the
+//! alarm) is refused with an [`OrderError`] that names it: such an action would
 //! make every cycle of the box fail, or be silently ignored.
 
 use thiserror::Error;
 
 use crate::{
     action::{Block, Command, Slot, Writes, MAX_PARAMS},
-    catalog::{self, in_block, Access, Device, DeviceKind, SCENARIO},
+    catalog::{self, in_block, Access, Device, DeviceKind, Protection, SCENARIO},
     cell::{CellError, Index, Param, Value},
 };
 
@@ -95,6 +96,17 @@ pub enum OrderError {
         name: &'static str,
         /// What the box allows.
         access: Access,
+    },
+    /// The box would accept the write, but it would break something only the box's owner may
+    /// change there (the remote key, the alarm).
+    #[error("index {index} ({name}) is never written by an order: {}", .protection.reason())]
+    Protected {
+        /// The cell.
+        index: u16,
+        /// Its firmware name.
+        name: &'static str,
+        /// Why.
+        protection: Protection,
     },
     /// The same cell is given twice.
     #[error("index {0} is given twice in one order")]
@@ -211,6 +223,13 @@ fn check_cell(position: usize, raw: &RawCell) -> Result<Param, OrderError> {
             access: info.access,
         });
     }
+    if let Some(protection) = catalog::protection(index) {
+        return Err(OrderError::Protected {
+            index: index.get(),
+            name: info.name,
+            protection,
+        });
+    }
     Ok(Param::new(index, value))
 }
 
@@ -235,6 +254,21 @@ mod tests {
             b.set_bits(Index(i), bits);
         }
         Command::Scene(b)
+    }
+
+    #[test]
+    fn the_remote_key_and_the_alarm_cells_are_never_written() {
+        for (k, says) in [
+            (922, "re-key"),
+            (937, "re-key"),
+            (407, "keypad"),
+            (415, "alarm order"),
+        ] {
+            let err = cells(&[(349, "17"), (k, "1")]).commands().unwrap_err();
+            assert!(matches!(err, OrderError::Protected { index, .. } if u64::from(index) == k));
+            assert!(err.to_string().contains(says), "{err}");
+        }
+        assert!(cells(&[(406, "1")]).commands().is_ok());
     }
 
     #[test]

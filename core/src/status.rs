@@ -114,15 +114,41 @@ pub enum StatusError {
         index: u64,
     },
     /// An item's value does not decode for its index.
-    #[error("value {text:?} for index {index} at byte {offset} is not a valid cell value")]
+    #[error("value {text:?}{} for index {index} at byte {offset} is not a valid cell value", length_note(*.len, .text))]
     Value {
         /// The byte offset of the value (its opening quote, or first digit if bare).
         offset: usize,
         /// The item's index.
         index: u16,
-        /// The value's text (between the quotes), invalid UTF-8 replaced by U+FFFD.
+        /// The value's text (between the quotes), invalid UTF-8 replaced by U+FFFD, cut to
+        /// [`MAX_EXCERPT`] characters (with `…` when cut).
         text: String,
+        /// The value's whole length in bytes.
+        len: usize,
     },
+}
+
+/// The most characters of a bad value an error keeps: errors are logged and published, and a
+/// 64 KiB value must not become a 64 KiB message.
+pub const MAX_EXCERPT: usize = 32;
+
+/// ` (N bytes)` when `text` is an excerpt of a longer value.
+fn length_note(len: usize, text: &str) -> String {
+    if text.ends_with('…') {
+        format!(" ({len} bytes)")
+    } else {
+        String::new()
+    }
+}
+
+/// `raw` as text, cut to [`MAX_EXCERPT`] characters.
+fn excerpt(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&raw[..raw.len().min(MAX_EXCERPT * 4)]);
+    let mut out: String = text.chars().take(MAX_EXCERPT).collect();
+    if out.len() < raw.len() {
+        out.push('…');
+    }
+    out
 }
 
 impl StatusError {
@@ -536,7 +562,8 @@ impl<'a> Doc<'a> {
             None => self.reject(StatusError::Value {
                 offset: self.offset(raw.v_remaining),
                 index: index.get(),
-                text: String::from_utf8_lossy(raw.v).into_owned(),
+                text: excerpt(raw.v),
+                len: raw.v.len(),
             }),
         }
     }
@@ -581,6 +608,24 @@ mod tests {
             Ok(report) => panic!("{body:?} accepted: {report:?}"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn a_huge_bad_value_gives_a_short_error() {
+        let body = format!(
+            r#"{{"version":"V37","ek":[{{k:349,v:"{}"}}]}}"#,
+            "x".repeat(60_000)
+        );
+        let error = err(&body);
+        let message = error.to_string();
+        assert!(message.len() < 200, "{} bytes: {message}", message.len());
+        assert!(message.contains("60000 bytes"), "{message}");
+        assert!(matches!(error, StatusError::Value { len: 60_000, .. }));
+        assert_eq!(
+            excerpt("é".repeat(40).as_bytes()).chars().count(),
+            MAX_EXCERPT + 1
+        );
+        assert_eq!(excerpt(b"10000000"), "10000000");
     }
 
     #[test]
@@ -841,7 +886,8 @@ mod tests {
             StatusError::Value {
                 offset: 32,
                 index: 349,
-                text: "300".into()
+                text: "300".into(),
+                len: 3,
             }
         );
         assert_eq!(e.offset(), Some(32));
@@ -945,7 +991,8 @@ mod tests {
                 StatusError::Value {
                     offset: 46,
                     index: 349,
-                    text: "300".into()
+                    text: "300".into(),
+                    len: 3,
                 },
                 StatusError::Index {
                     offset: 56,

@@ -149,7 +149,7 @@ proptest! {
             for command in &commands {
                 let params = command.params();
                 prop_assert!(!params.is_empty() && params.len() <= 30);
-                prop_assert!(params.iter().all(|p| p.index.get() < 953 && p.index.info().access.writable()));
+                prop_assert!(params.iter().all(|p| p.index.get() < 953 && p.index.info().access.writable() && essensys_core::catalog::protection(p.index).is_none()));
                 prop_assert_eq!(Command::from_params(&params), Ok(command.clone()));
             }
         }

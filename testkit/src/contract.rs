@@ -19,6 +19,7 @@
 //! - changes carry the old value and history is bounded to [`HISTORY_LEN`], oldest first;
 //! - `serverinfos` rotates through the watch list;
 //! - an acked scene records the devices' acknowledged state (and nothing else does);
+//! - a box's queue is bounded: a full one refuses orders and loses nothing;
 //! - an alarm order rides in `_de67f` before the actions, within the budget, replaces a pending
 //!   one, and is acked like an action; it needs the box's key and the keypad's consent (407).
 
@@ -78,7 +79,7 @@ pub fn watch_list_config() -> GatewayConfig {
     GatewayConfig {
         connected: false,
         watch: (100..145).filter_map(|i| Index::new(i).ok()).collect(),
-        box_keys: Vec::new(),
+        ..GatewayConfig::default()
     }
 }
 
@@ -93,6 +94,62 @@ pub fn keyed_config() -> GatewayConfig {
         box_keys: vec![Key::parse(KEY).expect("key")],
         ..GatewayConfig::default()
     }
+}
+
+/// The [`GatewayConfig`] [`a_full_queue_refuses_orders_and_keeps_what_it_has`] needs: at most
+/// 3 actions waiting per box.
+pub fn small_queue_config() -> GatewayConfig {
+    GatewayConfig {
+        max_pending: 3,
+        ..GatewayConfig::default()
+    }
+}
+
+/// With [`small_queue_config`]: once a box has 3 actions waiting, an order for it is refused
+/// (nothing of it queued, a `Refused` event) while other boxes still take orders; once the box
+/// acks, orders are taken again.
+pub async fn a_full_queue_refuses_orders_and_keeps_what_it_has(f: &Fixture) {
+    let (full, other) = (id("box1"), id("box2"));
+    // conflicting scenes do not merge: three separate actions
+    for n in 0..3 {
+        f.gateway
+            .inject(Some(&full), &lamp(n % 2 == 0))
+            .await
+            .expect("room in the queue");
+    }
+    let before = f.gateway.pending(&full).await.expect("pending");
+    assert_eq!(before.len(), 3);
+    f.events.take();
+    let err = f
+        .gateway
+        .inject(Some(&full), &lamp(false))
+        .await
+        .expect_err("the queue is full");
+    assert!(
+        matches!(&err, InjectError::QueueFull { pending: 3, limit: 3, client } if *client == full),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("retry"), "{err}");
+    assert_eq!(
+        f.gateway.pending(&full).await.expect("pending"),
+        before,
+        "nothing lost, nothing added"
+    );
+    let events = f.events.take();
+    assert!(
+        matches!(&events[..], [e] if matches!(&e.kind, EventKind::Refused { .. })),
+        "{events:?}"
+    );
+    f.gateway
+        .inject(Some(&other), &lamp(true))
+        .await
+        .expect("another box has room");
+    let guid = before[0].action.guid.clone();
+    f.gateway.ack(&full, guid.as_str()).await.expect("ack");
+    f.gateway
+        .inject(Some(&full), &lamp(true))
+        .await
+        .expect("room again after an ack");
 }
 
 /// Whether `what` is an acked action (not the alarm order, not unknown).

@@ -1,5 +1,5 @@
 //! `essensys-testkit` — private instances of the real servers the integration tests talk to
-//! ([`RedisServer`], [`Mosquitto`]), each on a free loopback port with its own data directory,
+//! ([`RedisServer`], [`Mosquitto`], [`Nginx`]), each on a free loopback port with its own data directory,
 //! stopped when dropped. Tests never use (or disturb) the machine's own services on their
 //! standard ports.
 //!
@@ -271,5 +271,85 @@ impl Mosquitto {
 impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A private `nginx` on a free port, running the `server` block it is given, in a temporary
+/// prefix (its own pid file, logs and temporary files), in the foreground.
+pub struct Nginx {
+    port: u16,
+    _dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Nginx {
+    /// Starts nginx (`ESSENSYS_TEST_NGINX`, else `nginx` on the `PATH`) with `locations` inside
+    /// a `server { listen 127.0.0.1:PORT; … }`; files named in `includes` are copied next to the
+    /// configuration so that `include NAME;` finds them. Panics with a hint when nginx is
+    /// missing (`./test.sh` installs it).
+    pub fn start(locations: &str, includes: &[&Path]) -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
+        let root = dir.path();
+        for sub in ["logs", "tmp"] {
+            std::fs::create_dir_all(root.join(sub)).expect("nginx dirs");
+        }
+        // workers may run as another user than the test: let them use the prefix
+        let _ = Command::new("chmod")
+            .args(["-R", "a+rwx"])
+            .arg(root)
+            .status();
+        for include in includes {
+            let name = include.file_name().expect("include file name");
+            std::fs::copy(include, root.join(name))
+                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", include.display()));
+        }
+        let port = free_port();
+        let tmp = root.join("tmp");
+        let tmp = tmp.display();
+        let config = format!(
+            "worker_processes 1;\nerror_log stderr warn;\npid {root}/nginx.pid;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n  scgi_temp_path {tmp}/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n{locations}\n  }}\n}}\n",
+            root = root.display()
+        );
+        std::fs::write(root.join("nginx.conf"), config).expect("nginx.conf");
+        let nginx = std::env::var("ESSENSYS_TEST_NGINX").unwrap_or_else(|_| "nginx".into());
+        let child = Command::new(&nginx)
+            .arg("-p")
+            .arg(root)
+            .arg("-c")
+            .arg(root.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {nginx} ({e}): install nginx (./test.sh does, with apt-get)")
+            });
+        let nginx = Self {
+            port,
+            _dir: dir,
+            child: Some(child),
+        };
+        assert!(
+            wait_for_port(port, Duration::from_secs(10)),
+            "nginx did not start on port {port}"
+        );
+        nginx
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers (a SIGKILLed master would leave them serving)
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
     }
 }

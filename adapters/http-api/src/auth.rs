@@ -1,5 +1,7 @@
-//! The bearer-token guard of `/api/admin/*` and `/api/v1/*`, and the check it makes
-//! ([`check`]), shared with the MCP endpoints.
+//! The bearer-token guard of `/api/admin/*` and `/api/v1/*`, the check it makes ([`check`]),
+//! shared with the MCP endpoints, and how a token is configured ([`token`]).
+
+use std::path::{Path, PathBuf};
 
 use axum::{
     extract::{Request, State},
@@ -32,6 +34,68 @@ pub(crate) async fn require_token(
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
+}
+
+/// Why a configured token is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Given, but empty: it would let nobody in (or, read as "no token", everybody).
+    #[error("{option} is empty: give a token, or leave the option out")]
+    Empty {
+        /// The option, e.g. `--admin-token`.
+        option: &'static str,
+    },
+    /// The token file cannot be read.
+    #[error("cannot read the token file {} ({option}-file): {source}", .path.display())]
+    File {
+        /// The option whose file it is.
+        option: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The token file holds no token.
+    #[error("the token file {} ({option}-file) is empty: put the token on its first line", .path.display())]
+    EmptyFile {
+        /// The option whose file it is.
+        option: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// The token of `option` (e.g. `--admin-token`): the value given, else the first line of
+/// `file`, else `None`. Surrounding spaces are trimmed; an empty token is an error, never "no
+/// token".
+pub fn token(
+    option: &'static str,
+    given: Option<String>,
+    file: Option<&Path>,
+) -> Result<Option<String>, TokenError> {
+    let token = match (given, file) {
+        (Some(given), _) => given.trim().to_string(),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {
+                option,
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let token = text.lines().next().unwrap_or("").trim().to_string();
+            if token.is_empty() {
+                return Err(TokenError::EmptyFile {
+                    option,
+                    path: path.to_path_buf(),
+                });
+            }
+            token
+        }
+        (None, None) => return Ok(None),
+    };
+    if token.is_empty() {
+        return Err(TokenError::Empty { option });
+    }
+    Ok(Some(token))
 }
 
 /// Why a request's bearer token was refused.
@@ -101,5 +165,39 @@ mod tests {
         assert_eq!(check(&headers, "s3cret"), Ok(()));
         assert_eq!(check(&headers, "other"), Err(Refusal::Wrong));
         assert_eq!(check(&headers, ""), Err(Refusal::Wrong));
+    }
+
+    #[test]
+    fn a_token_is_given_or_read_and_never_empty() {
+        assert!(matches!(token("--t", None, None), Ok(None)));
+        assert_eq!(
+            token("--t", Some(" a ".into()), None).unwrap(),
+            Some("a".into())
+        );
+        let err = token("--admin-token", Some("  ".into()), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--admin-token is empty: give a token, or leave the option out"
+        );
+        let dir = std::env::temp_dir().join(format!("essensys-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, " s3cret \nnext\n").unwrap();
+        assert_eq!(
+            token("--t", None, Some(&file)).unwrap(),
+            Some("s3cret".into())
+        );
+        assert_eq!(
+            token("--t", Some("flag".into()), Some(&file)).unwrap(),
+            Some("flag".into())
+        );
+        std::fs::write(&file, "\n").unwrap();
+        assert!(token("--t", None, Some(&file))
+            .unwrap_err()
+            .to_string()
+            .contains("is empty"));
+        let missing = token("--t", None, Some(&dir.join("none"))).unwrap_err();
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -64,7 +64,7 @@ impl ApiError {
 
     /// Why an order was not queued: refused (400), no box yet (409), several boxes and none
     /// named (400), an alarm order the box cannot take (409: its key unknown, or remote access
-    /// off at the keypad), or the store failed.
+    /// off at the keypad), the box's queue full (429), or the store failed.
     pub(crate) fn inject(error: InjectError) -> Self {
         match error {
             InjectError::Refused(refusal) => Self::bad_request(refusal.to_string()),
@@ -78,6 +78,9 @@ impl ApiError {
                 )
             }
             InjectError::Alarm(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
+            InjectError::QueueFull { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, error.to_string())
+            }
             InjectError::Port(port) => Self::store(port, "order not queued"),
         }
     }

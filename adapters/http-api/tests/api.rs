@@ -231,6 +231,38 @@ async fn inject_one_cell_queues_a_full_scene_for_the_only_box() {
 }
 
 #[tokio::test]
+async fn a_full_queue_is_429_and_protected_cells_are_400_naming_what_to_use() {
+    let config = GatewayConfig {
+        max_pending: 1,
+        ..GatewayConfig::default()
+    };
+    let api = api_with(Arc::new(MemoryStore::new()), None, config);
+    api.seen("box1").await;
+    let reply = api.post("/api/admin/inject", r#"{"k":349,"v":"17"}"#).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let reply = api.post("/api/admin/inject", r#"{"k":350,"v":"17"}"#).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.error().contains("1 actions waiting"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(api.pending("box1").await.len(), 1, "what was queued stays");
+    for (k, says) in [(930, "remote-access key"), (407, "POST /api/v1/alarm")] {
+        let reply = api
+            .post("/api/admin/inject", &format!(r#"{{"k":{k},"v":"1"}}"#))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        assert!(reply.error().contains(says), "{}", reply.text);
+    }
+}
+
+#[tokio::test]
 async fn inject_an_array_with_numeric_values_and_a_named_client() {
     let api = api();
     // a client that never polled: orders may be queued ahead for it

@@ -62,6 +62,16 @@ impl<'a> Endpoint<'a> {
     }
 }
 
+/// The method the box uses on `path`, if `path` is one of its four endpoints.
+pub fn method_of(path: &str) -> Option<&'static str> {
+    match path {
+        "/api/serverinfos" | "/api/myactions" => Some("GET"),
+        "/api/mystatus" => Some("POST"),
+        done if done.starts_with("/api/done/") => Some("POST"),
+        _ => None,
+    }
+}
+
 /// Which boxes may talk to the gateway.
 #[derive(Clone, Debug, Default)]
 pub enum Admission {
@@ -91,10 +101,15 @@ impl Admission {
 }
 
 /// The byte budget of a `myactions` body: one segment ([`ONE_SEGMENT_LIMIT`], below the box's
-/// 1499-byte read) minus the head of a 200 reply with a 4-digit Content-Length.
-fn myactions_budget() -> usize {
-    ONE_SEGMENT_LIMIT.min(BOX_READ_LIMIT) - response::head_len(Status::OK, JSON, 1000)
+/// 1499-byte read) minus the head of a 200 reply with a 4-digit Content-Length, minus what a
+/// proxy in front adds to that head (`headroom`).
+pub fn myactions_budget(headroom: usize) -> usize {
+    (ONE_SEGMENT_LIMIT.min(BOX_READ_LIMIT) - response::head_len(Status::OK, JSON, 1000))
+        .saturating_sub(headroom)
 }
+
+/// The most headroom accepted: the empty `myactions` reply must still fit.
+pub const MAX_HEADROOM: usize = 512;
 
 /// The box endpoints: the gateway and who may talk to it.
 pub struct BoxApi {
@@ -102,6 +117,8 @@ pub struct BoxApi {
     pub gateway: Arc<Gateway>,
     /// Which boxes are served.
     pub admission: Admission,
+    /// The `myactions` body budget ([`myactions_budget`]).
+    pub budget: usize,
 }
 
 impl BoxApi {
@@ -134,7 +151,11 @@ impl BoxApi {
         peer: IpAddr,
         out: &mut Vec<u8>,
     ) -> (Option<ClientId>, Status) {
-        let Self { gateway, admission } = self;
+        let Self {
+            gateway,
+            admission,
+            budget,
+        } = self;
         let authorization = head.header("authorization");
         let client = match admission.identify(authorization) {
             Ok(client) => client,
@@ -180,7 +201,7 @@ impl BoxApi {
             }
             Endpoint::MyActions => {
                 match gateway
-                    .poll_actions(&client, myactions_budget(), &mut reply_body)
+                    .poll_actions(&client, *budget, &mut reply_body)
                     .await
                 {
                     Ok(guids) if !guids.is_empty() => {
@@ -190,7 +211,7 @@ impl BoxApi {
                     Err(e) => {
                         warn!(%client, error = %e, "myactions: queue unreadable, answering with no action");
                         reply_body.clear();
-                        reply::encode_actions(&mut reply_body, None, &[], myactions_budget());
+                        reply::encode_actions(&mut reply_body, None, &[], *budget);
                     }
                 }
                 Status::OK

@@ -63,6 +63,12 @@ pub enum RequestError {
     /// The head is not ASCII/UTF-8 text.
     #[error("request head is not text")]
     NotText,
+    /// Two `Content-Length` headers disagree: which body is meant cannot be known.
+    #[error("two different Content-Length values")]
+    ConflictingContentLength,
+    /// `Transfer-Encoding` (chunked bodies) is not supported.
+    #[error("Transfer-Encoding is not supported: send the body with a Content-Length")]
+    TransferEncoding,
 }
 
 /// Parses the head at the start of `buf`: `Ok(None)` while the empty line that ends it has not
@@ -89,19 +95,26 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head<'_>>, RequestError> {
         return Err(RequestError::BadRequestLine);
     }
     let mut headers = Vec::with_capacity(10);
-    let mut content_length = 0;
+    let mut content_length = None;
     for line in lines.take_while(|l| !l.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
             continue; // a line without a colon is ignored
         };
         let (name, value) = (name.trim(), value.trim());
         if name.eq_ignore_ascii_case("content-length") {
-            content_length = parse_length(value)?;
+            let length = parse_length(value)?;
+            if content_length.is_some_and(|seen| seen != length) {
+                return Err(RequestError::ConflictingContentLength);
+            }
+            content_length = Some(length);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(RequestError::TransferEncoding);
         }
         if headers.len() < MAX_HEADERS {
             headers.push((name, value));
         }
     }
+    let content_length = content_length.unwrap_or(0);
     if content_length > MAX_BODY {
         return Err(RequestError::BodyTooLarge(content_length));
     }
@@ -124,22 +137,58 @@ fn parse_length(value: &str) -> Result<usize, RequestError> {
 /// The length of the head once it has fully arrived: up to and including the first empty line
 /// (`\r\n` or `\n`).
 pub fn head_end(buf: &[u8]) -> Option<usize> {
-    let mut line_start = 0;
-    for (at, &b) in buf.iter().enumerate() {
-        if b == b'\n' {
-            let line = &buf[line_start..at];
-            if line.is_empty() || line == b"\r" {
-                return Some(at + 1);
+    HeadScan::default().feed(buf)
+}
+
+/// [`head_end`] over a buffer that grows: each call scans only the bytes added since the last,
+/// so a head arriving a byte at a time costs linear, not quadratic, time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeadScan {
+    /// Where the current line starts.
+    line_start: usize,
+    /// How much of the buffer has been scanned.
+    scanned: usize,
+}
+
+impl HeadScan {
+    /// The head's length once `buf` (the same buffer as before, grown) holds its end.
+    pub fn feed(&mut self, buf: &[u8]) -> Option<usize> {
+        for (at, &b) in buf.iter().enumerate().skip(self.scanned) {
+            if b == b'\n' {
+                let line = &buf[self.line_start..at];
+                if line.is_empty() || line == b"\r" {
+                    self.scanned = at + 1;
+                    return Some(at + 1);
+                }
+                self.line_start = at + 1;
             }
-            line_start = at + 1;
         }
+        self.scanned = buf.len();
+        None
     }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_head_end_is_found_byte_by_byte_as_at_once() {
+        let raw = b"GET /api/serverinfos HTTP/1.1 \r\nhost: x\r\n\r\nbody";
+        let mut scan = HeadScan::default();
+        let mut found = None;
+        for n in 1..=raw.len() {
+            if let Some(len) = scan.feed(&raw[..n]) {
+                found = Some((n, len));
+                break;
+            }
+        }
+        assert_eq!(found, Some((raw.len() - 4, raw.len() - 4)));
+        assert_eq!(head_end(raw), Some(raw.len() - 4));
+        let mut lf = HeadScan::default();
+        assert_eq!(lf.feed(b"GET / HTTP/1.1\n"), None);
+        assert_eq!(lf.feed(b"GET / HTTP/1.1\n\n"), Some(16));
+    }
 
     #[test]
     fn firmware_get_with_trailing_space() {
@@ -182,6 +231,21 @@ mod tests {
             Err(RequestError::BadContentLength)
         );
         assert_eq!(parse_head(b"\r\n\r\n"), Err(RequestError::BadRequestLine));
+        assert_eq!(
+            parse_head(b"POST /a HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 4\r\n\r\n"),
+            Err(RequestError::ConflictingContentLength)
+        );
+        assert!(matches!(
+            parse_head(b"POST /a HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"),
+            Ok(Some(Head {
+                content_length: 3,
+                ..
+            }))
+        ));
+        assert_eq!(
+            parse_head(b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Err(RequestError::TransferEncoding)
+        );
         assert_eq!(
             parse_head(b"GET\r\n\r\n"),
             Err(RequestError::BadRequestLine)

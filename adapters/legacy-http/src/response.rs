@@ -98,6 +98,11 @@ fn push_head(
 
 /// Appends a JSON error reply `{"error":"<message>"}`.
 pub fn error(out: &mut Vec<u8>, status: Status, message: &str) {
+    write(out, status, JSON, &[], &error_body(message));
+}
+
+/// The JSON body `{"error":"<message>"}`, control characters replaced by spaces.
+pub fn error_body(message: &str) -> Vec<u8> {
     let mut body = Vec::with_capacity(message.len() + 12);
     body.extend_from_slice(b"{\"error\":\"");
     for c in message.chars() {
@@ -112,7 +117,7 @@ pub fn error(out: &mut Vec<u8>, status: Status, message: &str) {
         }
     }
     body.extend_from_slice(b"\"}");
-    write(out, status, JSON, &[], &body);
+    body
 }
 
 #[cfg(test)]

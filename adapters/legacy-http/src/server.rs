@@ -23,10 +23,10 @@ use tokio::{
 use tracing::{debug, error, info, warn};
 
 use crate::{
-    box_api::{Admission, BoxApi, Endpoint},
+    box_api::{self, Admission, BoxApi, Endpoint},
     fallback,
     request::{self, RequestError, MAX_HEAD},
-    response::{self, Status},
+    response::{self, error_body, Status},
 };
 
 /// How the server behaves.
@@ -38,6 +38,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Which boxes are served.
     pub admission: Admission,
+    /// Bytes a reverse proxy in front adds to each reply's head (nginx adds `Server` and
+    /// `Date`: 52 bytes), so that `myactions` replies still reach the box in one segment; at
+    /// most [`box_api::MAX_HEADROOM`].
+    pub reply_headroom: usize,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +50,7 @@ impl Default for ServerConfig {
             request_deadline: Duration::from_secs(10),
             max_connections: 512,
             admission: Admission::Open,
+            reply_headroom: 0,
         }
     }
 }
@@ -66,6 +71,7 @@ impl Server {
         let boxes = BoxApi {
             gateway,
             admission: config.admission.clone(),
+            budget: box_api::myactions_budget(config.reply_headroom.min(box_api::MAX_HEADROOM)),
         };
         Arc::new(Self {
             boxes,
@@ -140,6 +146,15 @@ impl Server {
                 self.boxes
                     .gateway
                     .publish(EventKind::Timeout { peer: peer.ip() });
+                // say why, in case someone is still listening (a body shorter than announced)
+                let mut reply = Vec::new();
+                let message = format!(
+                    "the request did not arrive whole within {} s (a body shorter than its \
+                     Content-Length?)",
+                    self.config.request_deadline.as_secs()
+                );
+                response::error(&mut reply, Status(408), &message);
+                let _ = within(Duration::from_secs(1), stream.write_all(&reply)).await;
                 return;
             }
         }
@@ -201,8 +216,9 @@ impl Server {
         out: &mut Vec<u8>,
     ) -> std::io::Result<Option<Body>> {
         let mut buf = Vec::with_capacity(2048);
+        let mut scan = request::HeadScan::default();
         let head_len = loop {
-            if let Some(len) = request::head_end(&buf) {
+            if let Some(len) = scan.feed(&buf) {
                 break len;
             }
             if buf.len() > MAX_HEAD {
@@ -241,7 +257,25 @@ impl Server {
                     .await;
                 None
             }
-            None => fallback::answer(&self.router, &head, body, peer, out).await,
+            None => match box_api::method_of(head.path()) {
+                Some(method) => {
+                    let message = format!(
+                        "{} {} is not a box request: the box sends {method} {}",
+                        head.method,
+                        head.path(),
+                        head.path()
+                    );
+                    response::write(
+                        out,
+                        Status(405),
+                        response::JSON,
+                        &[("Allow", method)],
+                        &error_body(&message),
+                    );
+                    None
+                }
+                None => fallback::answer(&self.router, &head, body, peer, out).await,
+            },
         })
     }
 
@@ -249,6 +283,7 @@ impl Server {
         let status = match error {
             RequestError::HeadTooLarge => Status(431),
             RequestError::BodyTooLarge(_) => Status(413),
+            RequestError::TransferEncoding => Status(411),
             _ => Status(400),
         };
         let reason = error.to_string();

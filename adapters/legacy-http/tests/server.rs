@@ -211,9 +211,10 @@ async fn a_slow_sender_is_cut_off_and_does_not_hold_up_others() {
     assert_eq!(status_line(&reply), "HTTP/1.1 200 OK");
     let mut rest = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(matches!(read, Ok(Ok(_))), "the slow connection is closed");
+    assert_eq!(status_line(&rest), "HTTP/1.1 408 Request Timeout");
     assert!(
-        matches!(read, Ok(Ok(0))),
-        "the slow connection is closed without a reply"
+        String::from_utf8_lossy(&rest).contains(r#"{"error":"the request did not arrive whole"#)
     );
     let timeouts = events
         .take()
@@ -221,6 +222,46 @@ async fn a_slow_sender_is_cut_off_and_does_not_hold_up_others() {
         .filter(|e| matches!(e.kind, EventKind::Timeout { .. }))
         .count();
     assert_eq!(timeouts, 1);
+}
+
+#[tokio::test]
+async fn http_edges_get_the_status_that_says_what_is_wrong() {
+    let (addr, _) = start(Duration::from_millis(300)).await;
+    // a body shorter than announced: 408 once the deadline passes, with a JSON error
+    let reply = exchange(
+        addr,
+        b"POST /hello HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+    )
+    .await;
+    assert_eq!(status_line(&reply), "HTTP/1.1 408 Request Timeout");
+    let chunked =
+        b"POST /hello HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let reply = exchange(addr, chunked).await;
+    assert_eq!(status_line(&reply), "HTTP/1.1 411 Length Required");
+    assert!(String::from_utf8_lossy(&reply).contains("Content-Length"));
+    let two = b"POST /hello HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab";
+    assert_eq!(
+        status_line(&exchange(addr, two).await),
+        "HTTP/1.1 400 Bad Request"
+    );
+    for (request, allow) in [
+        (
+            &b"POST /api/serverinfos HTTP/1.1\r\nContent-Length: 0\r\n\r\n"[..],
+            "GET",
+        ),
+        (b"GET /api/mystatus HTTP/1.1\r\n\r\n", "POST"),
+        (b"GET /api/done/abc HTTP/1.1\r\n\r\n", "POST"),
+    ] {
+        let reply = exchange(addr, request).await;
+        let text = String::from_utf8_lossy(&reply);
+        assert_eq!(
+            status_line(&reply),
+            "HTTP/1.1 405 Method Not Allowed",
+            "{text}"
+        );
+        assert!(text.contains(&format!("Allow: {allow}\r\n")), "{text}");
+        assert!(text.contains(&format!("the box sends {allow}")), "{text}");
+    }
 }
 
 proptest! {

@@ -36,7 +36,6 @@ use rmcp::transport::streamable_http_server::{
     session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
 use serde_json::json;
-use thiserror::Error;
 
 pub use host::HostConfig;
 pub use sse::{Sessions, MAX_SESSIONS};
@@ -103,24 +102,11 @@ impl fmt::Debug for McpSettings {
 }
 
 /// Why MCP's settings are unusable.
-#[derive(Debug, Error)]
-pub enum SettingsError {
-    /// The token file cannot be read.
-    #[error("cannot read the MCP token file {}: {source}", .path.display())]
-    TokenFile {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The token file holds no token.
-    #[error("the MCP token file {} is empty: put the token on its first line", .0.display())]
-    EmptyTokenFile(PathBuf),
-}
+pub type SettingsError = auth::TokenError;
 
 impl McpSettings {
-    /// The settings from the token (given, else the first line of `token_file`), or `None`
-    /// without either (MCP off). Without `allowed_hosts`, [`default_allowed_hosts`]; without
+    /// The settings from the token (given, else the first line of `token_file`; empty is an
+    /// error), or `None` without either (MCP off). Without `allowed_hosts`, [`default_allowed_hosts`]; without
     /// `docker_socket`, `/var/run/docker.sock`.
     pub fn resolve(
         token: Option<String>,
@@ -128,21 +114,8 @@ impl McpSettings {
         allowed_hosts: Vec<String>,
         docker_socket: Option<PathBuf>,
     ) -> Result<Option<Self>, SettingsError> {
-        let token = match (token.filter(|t| !t.trim().is_empty()), token_file) {
-            (Some(token), _) => token.trim().to_string(),
-            (None, Some(path)) => {
-                let text =
-                    std::fs::read_to_string(&path).map_err(|source| SettingsError::TokenFile {
-                        path: path.clone(),
-                        source,
-                    })?;
-                let token = text.lines().next().unwrap_or("").trim().to_string();
-                if token.is_empty() {
-                    return Err(SettingsError::EmptyTokenFile(path));
-                }
-                token
-            }
-            (None, None) => return Ok(None),
+        let Some(token) = auth::token("--mcp-token", token, token_file.as_deref())? else {
+            return Ok(None);
         };
         let allowed_hosts: Vec<String> = allowed_hosts
             .into_iter()
@@ -339,6 +312,11 @@ mod tests {
         std::fs::write(&file, "\n").unwrap();
         let empty = McpSettings::resolve(None, Some(file), vec![], None).unwrap_err();
         assert!(empty.to_string().contains("empty"), "{empty}");
+        let blank = McpSettings::resolve(Some(" ".into()), None, vec![], None).unwrap_err();
+        assert!(
+            blank.to_string().contains("--mcp-token is empty"),
+            "{blank}"
+        );
         let missing = McpSettings::resolve(None, Some(dir.path().join("nope")), vec![], None);
         assert!(missing.unwrap_err().to_string().contains("cannot read"));
     }

@@ -67,3 +67,11 @@ async fn acked_scenes_record_device_states() {
 async fn alarm_orders_ride_in_de67f_and_are_acked() {
     contract::alarm_orders_ride_in_de67f_and_are_acked(&memory(contract::keyed_config())).await;
 }
+
+#[tokio::test]
+async fn a_full_queue_refuses_orders_and_keeps_what_it_has() {
+    contract::a_full_queue_refuses_orders_and_keeps_what_it_has(&memory(
+        contract::small_queue_config(),
+    ))
+    .await;
+}

@@ -72,6 +72,12 @@ async fn changes_carry_the_old_value_and_history_is_bounded() {
 }
 
 #[tokio::test]
+async fn a_full_queue_refuses_orders_and_keeps_what_it_has() {
+    let f = fixture_with(contract::small_queue_config()).await;
+    contract::a_full_queue_refuses_orders_and_keeps_what_it_has(&f).await;
+}
+
+#[tokio::test]
 async fn serverinfos_rotates_through_the_watch_list() {
     let f = fixture_with(contract::watch_list_config()).await;
     contract::serverinfos_rotates_through_the_watch_list(&f).await;

@@ -153,7 +153,7 @@ async fn every_box_request_is_one_round_trip() {
 }
 
 #[tokio::test]
-async fn a_push_is_three_round_trips() {
+async fn an_order_is_four_round_trips() {
     let f = fixture().await;
     let client = id("box1");
     f.gateway
@@ -165,8 +165,9 @@ async fn a_push_is_three_round_trips() {
         .inject(Some(&client), &lamp(false))
         .await
         .expect("queued");
-    // pool check (PING), WATCH + reads, MULTI/EXEC
-    assert_eq!(f.state.round_trips() - before, 3);
+    // the queue's length (the bound on waiting actions), then the push: pool check (PING),
+    // WATCH + reads, MULTI/EXEC
+    assert_eq!(f.state.round_trips() - before, 4);
     let (_, sent) = poll(&f.gateway, &client, ONE_SEGMENT_LIMIT).await;
     assert_eq!(sent, 2);
 }

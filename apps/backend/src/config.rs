@@ -29,7 +29,7 @@ pub enum LogFormat {
 #[command(version, about, long_about)]
 pub struct Cli {
     /// Address to listen on [default: 0.0.0.0:80, the only port the box knows]
-    #[arg(long, env = "ESSENSYS_LISTEN", value_name = "ADDR")]
+    #[arg(long, env = "ESSENSYS_LISTEN", value_name = "ADDR", value_parser = listen_address)]
     pub listen: Option<SocketAddr>,
 
     /// Where state is kept: `memory` (lost on restart) or `redis://HOST:PORT/DB` (survives
@@ -41,8 +41,9 @@ pub struct Cli {
     #[arg(long, env = "ESSENSYS_REDIS_URL", value_name = "URL")]
     pub redis_url: Option<String>,
 
-    /// Optional TOML file with the same settings (keys: listen, store, admin_token, box_keys,
-    /// connected, watch, request_timeout_secs, max_connections, worker_threads, log_format,
+    /// Optional TOML file with the same settings (keys: listen, store, admin_token,
+    /// admin_token_file, box_keys,
+    /// connected, watch, max_pending, reply_headroom, request_timeout_secs, max_connections, worker_threads, log_format,
     /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs,
     /// mcp_token_file, mcp_allowed_hosts, docker_socket)
     #[arg(long, env = "ESSENSYS_CONFIG", value_name = "FILE")]
@@ -56,6 +57,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+
+    /// A file holding the admin token (first line), so that it appears in no process list
+    #[arg(long, env = "ESSENSYS_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
 
     /// Strict mode: serve only boxes with these 32-digit keys (repeat, or comma-separate in the
     /// environment); also what alarm orders are encrypted with [default: any box, identified by
@@ -83,9 +88,20 @@ pub struct Cli {
     )]
     pub watch: Vec<u16>,
 
+    /// Most actions waiting for one box: an order for a box with that many waiting is refused
+    /// with 429 (retry later), so a silent box's queue cannot grow without end [default: 64]
+    #[arg(long, env = "ESSENSYS_MAX_PENDING", value_name = "N")]
+    pub max_pending: Option<usize>,
+
     /// Seconds a whole request may take to arrive before the connection is closed [default: 10]
     #[arg(long, env = "ESSENSYS_REQUEST_TIMEOUT", value_name = "SECS")]
     pub request_timeout_secs: Option<u64>,
+
+    /// Bytes a reverse proxy in front of the box adds to each reply's head, so that `myactions`
+    /// replies still reach the box in one segment: nginx adds `Server` and `Date` (52 bytes);
+    /// the compose stack sets 64 [default: 0, the box talks to the gateway directly]
+    #[arg(long, env = "ESSENSYS_REPLY_HEADROOM", value_name = "BYTES")]
+    pub reply_headroom: Option<usize>,
 
     /// Most connections handled at once [default: 512]
     #[arg(long, env = "ESSENSYS_MAX_CONNECTIONS", value_name = "N")]
@@ -172,12 +188,15 @@ struct File {
     listen: Option<SocketAddr>,
     store: Option<String>,
     admin_token: Option<String>,
+    admin_token_file: Option<PathBuf>,
     #[serde(default)]
     box_keys: Vec<String>,
     connected: Option<bool>,
     #[serde(default)]
     watch: Vec<u16>,
     request_timeout_secs: Option<u64>,
+    max_pending: Option<usize>,
+    reply_headroom: Option<usize>,
     max_connections: Option<usize>,
     worker_threads: Option<usize>,
     log_format: Option<LogFormat>,
@@ -238,6 +257,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Connection cap.
     pub max_connections: usize,
+    /// What a proxy in front adds to each reply's head.
+    pub reply_headroom: usize,
     /// Threads serving requests (1: a single-threaded runtime).
     pub worker_threads: usize,
     /// Log format.
@@ -283,6 +304,13 @@ impl Settings {
             cli.watch
         };
         let mut gateway = GatewayConfig::default();
+        if let Some(twice) = watch_list
+            .iter()
+            .enumerate()
+            .find_map(|(n, i)| watch_list[..n].contains(i).then_some(i))
+        {
+            bail!("--watch names cell {twice} twice: give each cell once");
+        }
         if !watch_list.is_empty() {
             gateway.watch = watch_list
                 .into_iter()
@@ -294,6 +322,9 @@ impl Settings {
             gateway.connected = connected;
         }
         gateway.box_keys = box_keys.clone();
+        if let Some(max) = cli.max_pending.or(file.max_pending) {
+            gateway.max_pending = at_least_one("--max-pending", max)?;
+        }
         let mqtt = mqtt_options(
             cli.mqtt_url.or(file.mqtt_url),
             cli.mqtt_password,
@@ -301,6 +332,11 @@ impl Settings {
             cli.mqtt_base.or(file.mqtt_base),
             cli.ha_discovery_prefix.or(file.ha_discovery_prefix),
             cli.box_timeout_secs.or(file.box_timeout_secs),
+        )?;
+        let admin_token = essensys_http_api::auth::token(
+            "--admin-token",
+            cli.admin_token.or(file.admin_token),
+            cli.admin_token_file.or(file.admin_token_file).as_deref(),
         )?;
         let mcp = essensys_mcp::McpSettings::resolve(
             cli.mcp_token,
@@ -326,28 +362,56 @@ impl Settings {
                 .or(file.listen)
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 80))),
             store,
-            admin_token: cli
-                .admin_token
-                .or(file.admin_token)
-                .filter(|t| !t.is_empty()),
+            admin_token,
             box_keys,
             gateway,
             request_timeout: Duration::from_secs(timeout),
-            max_connections: cli
-                .max_connections
-                .or(file.max_connections)
-                .unwrap_or(512)
-                .max(1),
-            worker_threads: cli
-                .worker_threads
-                .or(file.worker_threads)
-                .unwrap_or(1)
-                .max(1),
+            reply_headroom: match cli.reply_headroom.or(file.reply_headroom).unwrap_or(0) {
+                n if n > essensys_legacy_http::box_api::MAX_HEADROOM => bail!(
+                    "--reply-headroom {n} is more than {} bytes: a proxy adding that much \
+                     leaves no room for the box's orders",
+                    essensys_legacy_http::box_api::MAX_HEADROOM
+                ),
+                n => n,
+            },
+            max_connections: at_least_one(
+                "--max-connections",
+                cli.max_connections.or(file.max_connections).unwrap_or(512),
+            )?,
+            worker_threads: at_least_one(
+                "--worker-threads",
+                cli.worker_threads.or(file.worker_threads).unwrap_or(1),
+            )?,
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
             mqtt,
             mcp,
         })
     }
+}
+
+/// An address to listen on: `IP:PORT`, or `NAME:PORT` (`localhost:8080`) resolved here, IPv4
+/// first.
+pub fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(text)
+        .map_err(|e| format!("{text:?} is not HOST:PORT ({e}); e.g. 0.0.0.0:80 or localhost:8080"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
+/// `n`, refused when 0 (which would serve nothing).
+fn at_least_one(option: &str, n: usize) -> anyhow::Result<usize> {
+    if n == 0 {
+        bail!("{option} must be at least 1");
+    }
+    Ok(n)
 }
 
 /// The bridge's options, or `None` without a broker URL. The password comes from the URL, else

@@ -30,6 +30,7 @@ use essensys_http_api::ApiState;
 use essensys_legacy_http::{Admission, Server, ServerConfig};
 use essensys_memory::{MemoryQueue, MemoryStore, RandomGuids, SystemClock};
 use essensys_mqtt::Bridge;
+use essensys_prometheus::Recorder;
 use essensys_redis::{RedisOptions, RedisState};
 use tokio::{
     net::TcpListener,
@@ -50,6 +51,8 @@ pub struct Wiring {
     pub redis: Option<Arc<RedisState>>,
     /// What happened, counted (for `/debug`).
     pub counters: Arc<Counters>,
+    /// What happened, for `/metrics`.
+    pub recorder: Arc<Recorder>,
     /// The MQTT bridge's event stream and the count of events it dropped, when configured.
     pub mqtt_events: Option<(mpsc::Receiver<Event>, Arc<AtomicU64>)>,
 }
@@ -73,7 +76,8 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
             }
         };
     let counters = Arc::new(Counters::default());
-    let mut events = FanOut::new().with(counters.clone());
+    let recorder = Arc::new(Recorder::default());
+    let mut events = FanOut::new().with(counters.clone()).with(recorder.clone());
     let mut mqtt_events = None;
     if settings.mqtt.is_some() {
         let (sink, rx) = essensys_events::channel("mqtt", MQTT_EVENTS, essensys_mqtt::wanted());
@@ -91,6 +95,7 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
         gateway: Arc::new(Gateway::new(ports, settings.gateway.clone())),
         redis,
         counters,
+        recorder,
         mqtt_events,
     })
 }
@@ -150,6 +155,7 @@ pub async fn serve(
         gateway,
         redis,
         counters,
+        recorder,
         mqtt_events,
     } = wire(&settings).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -169,6 +175,18 @@ pub async fn serve(
         let vitals = vitals(&settings, &counters, redis.as_ref(), mqtt_status.as_ref());
         mcp.config(vitals)
     });
+    let metrics = essensys_prometheus::Sources {
+        gateway: gateway.clone(),
+        recorder,
+        store_up: redis.clone().map(|redis| {
+            Arc::new(move || matches!(redis.health(), essensys_redis::Health::Up))
+                as essensys_prometheus::Probe<bool>
+        }),
+        mqtt_connected: mqtt_status.as_ref().map(|(connected, _)| {
+            let connected = connected.clone();
+            Arc::new(move || connected.load(Ordering::Relaxed)) as essensys_prometheus::Probe<bool>
+        }),
+    };
     let debug_counters = counters.clone();
     let api = ApiState {
         gateway: gateway.clone(),
@@ -209,8 +227,9 @@ pub async fn serve(
         request_deadline: settings.request_timeout,
         max_connections: settings.max_connections,
         admission,
+        reply_headroom: settings.reply_headroom,
     };
-    let mut router = essensys_http_api::router(api);
+    let mut router = essensys_http_api::router(api).merge(essensys_prometheus::routes(metrics));
     match mcp {
         Some(mcp) => {
             tracing::info!(allowed_hosts = ?mcp.allowed_hosts, "MCP on: /mcp (Streamable HTTP), /sse + /messages (legacy SSE)");

@@ -89,6 +89,72 @@ fn bad_settings_are_refused_before_starting() {
 }
 
 #[test]
+fn empty_tokens_zero_limits_and_repeated_cells_are_refused_and_named() {
+    /// Flags, environment, what stderr must say.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
+        (&["--admin-token", ""], &[], "--admin-token is empty"),
+        (
+            &["--max-connections", "0"],
+            &[],
+            "--max-connections must be at least 1",
+        ),
+        (
+            &["--worker-threads", "0"],
+            &[],
+            "--worker-threads must be at least 1",
+        ),
+        (
+            &["--watch", "349,350,349"],
+            &[],
+            "--watch names cell 349 twice",
+        ),
+        (
+            &[],
+            &[("ESSENSYS_ADMIN_TOKEN", " ")],
+            "--admin-token is empty",
+        ),
+        (&["--mcp-token", ""], &[], "--mcp-token is empty"),
+    ];
+    for (args, env, says) in cases {
+        let out = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?} {env:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_host_name_is_accepted_for_listen() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["--listen", &format!("localhost:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let started = Instant::now();
+    let mut up = false;
+    while started.elapsed() < Duration::from_secs(10) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "listening on localhost:{port}");
+}
+
+#[test]
 fn sigterm_stops_it_cleanly() {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

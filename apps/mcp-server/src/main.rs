@@ -13,11 +13,11 @@ use essensys_backend::{
 };
 use essensys_core::{
     gateway::{GatewayConfig, Ports},
-    ports::NoEvents,
     Gateway,
 };
 use essensys_mcp::{McpSettings, Probe, StoreHealth, Vitals};
 use essensys_memory::{RandomGuids, SystemClock};
+use essensys_prometheus::{Recorder, Sources};
 use essensys_redis::{Health, RedisOptions, RedisState};
 use tokio::net::TcpListener;
 use tracing::info;
@@ -26,7 +26,7 @@ use tracing::info;
 /// service of its own beside a backend.
 ///
 /// Serves /mcp (Streamable HTTP) and /sse + /messages (legacy HTTP+SSE), each request needing
-/// `Authorization: Bearer TOKEN`, and /health (no token). Reads the state the backend keeps in
+/// `Authorization: Bearer TOKEN`, and /health and /metrics (no token). Reads the state the backend keeps in
 /// Redis; orders are queued there and reach the box through the backend.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
@@ -120,10 +120,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let redis = RedisState::connect(RedisOptions::new(cli.store.clone()))
         .await
         .context("cannot use the Redis store")?;
+    let recorder = Arc::new(Recorder::default());
     let ports = Ports {
         store: redis.clone(),
         queue: redis.clone(),
-        events: Arc::new(NoEvents),
+        events: recorder.clone(),
         clock: Arc::new(SystemClock),
         guids: Arc::new(RandomGuids),
     };
@@ -141,12 +142,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         mqtt_connected: None,
         counters: None,
     };
+    let up = redis.clone();
+    let metrics = Sources {
+        gateway: gateway.clone(),
+        recorder,
+        store_up: Some(Arc::new(move || matches!(up.health(), Health::Up))),
+        mqtt_connected: None,
+    };
     let allowed_hosts = settings.allowed_hosts.clone();
     let app = Router::new()
         .route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
+        .merge(essensys_prometheus::routes(metrics))
         .merge(essensys_mcp::routes(gateway, settings.config(vitals)));
     let listener = TcpListener::bind(cli.listen)
         .await

@@ -121,6 +121,13 @@ async fn the_mcp_service_reads_and_orders_through_the_shared_redis() {
 
     let (status, health) = get(mcp.1, "/health").await;
     assert_eq!(status, 200, "{health}");
+    let (status, metrics) = get(mcp.1, "/metrics").await;
+    assert_eq!(status, 200, "{metrics}");
+    assert!(metrics.contains("essensys_store_up 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("essensys_box_connected{client=\"default\"} 1\n"),
+        "the box the backend serves, read from Redis: {metrics}"
+    );
     let (status, refused) = get(mcp.1, "/sse").await;
     assert_eq!(status, 401, "no token: {refused}");
     assert!(refused.contains(r#"{"error":"#), "{refused}");
@@ -193,6 +200,15 @@ async fn the_mcp_service_reads_and_orders_through_the_shared_redis() {
             "all acked: {metrics}"
         );
     }
+    let (_, metrics) = get(mcp.1, "/metrics").await;
+    assert!(
+        metrics.contains("essensys_actions_total{event=\"queued\"} 4\n"),
+        "two orders per transport, queued by this service: {metrics}"
+    );
+    assert!(
+        metrics.contains("essensys_actions_total{event=\"refused\"} 2\n"),
+        "{metrics}"
+    );
     let pending = redis.cli(&["LLEN", "essensys:client:default:actions"]);
     assert_eq!(pending.trim(), "0", "nothing left queued");
 }
