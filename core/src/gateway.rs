@@ -24,7 +24,7 @@ use crate::{
     client::ClientId,
     event::{Acked, Event, EventKind, EventSink},
     house::{AlarmState, ALARM_PROGRESS, ALARM_REMOTE_ACCESS, BOX_STATE},
-    matricule::Key,
+    matricule::{Key, Pin},
     merge::{Enqueued, Queued},
     order::{Order, OrderError},
     ports::{
@@ -62,6 +62,9 @@ pub struct GatewayConfig {
     /// refused (retry later), so a silent box's queue cannot grow without end.
     pub max_pending: usize,
 }
+
+/// The most boxes whose place in the watch rotation is remembered; beyond, all start over.
+pub const MAX_ROTATIONS: usize = 4096;
 
 /// The default [`GatewayConfig::max_pending`].
 pub const MAX_PENDING: usize = 64;
@@ -195,7 +198,14 @@ pub struct Gateway {
     windows: Vec<ServerInfos>,
     /// Next window per box. A std mutex: held for a map lookup, never across an await.
     rotation: Mutex<HashMap<ClientId, usize>>,
+    /// The pins seen to match, so that a box's requests cost no store round trip for it.
+    pins: Mutex<HashMap<ClientId, Pin>>,
 }
+
+/// Why a box request was refused by its pin.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("box {0} is pinned to another matricule (the password half differs from the one first seen): if the box was replaced or re-keyed, forget its pin with POST /api/admin/clients/{0}/forget")]
+pub struct PinMismatch(pub ClientId);
 
 impl Gateway {
     /// A gateway on `ports`.
@@ -214,6 +224,7 @@ impl Gateway {
             max_pending: config.max_pending,
             windows,
             rotation: Mutex::new(HashMap::new()),
+            pins: Mutex::new(HashMap::new()),
         }
     }
 
@@ -268,6 +279,55 @@ impl Gateway {
             .map_err(|e| self.failed(Some(client), "record poll", e))
     }
 
+    /// Open mode's trust on first use: the first matricule seen for `client` pins its password
+    /// half; a later request with another one is refused. A matching pin is remembered, so a
+    /// box's requests cost no store round trip for it after the first. When the store cannot
+    /// answer, the request is let through (the box must be served during an outage) and the
+    /// pin is checked again later.
+    pub async fn check_pin(&self, client: &ClientId, pin: &Pin) -> Result<(), PinMismatch> {
+        let lock = || self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        if lock().get(client) == Some(pin) {
+            return Ok(());
+        }
+        match self.ports.store.pin(client, pin).await {
+            Ok(true) => {
+                let mut pins = lock();
+                if pins.len() >= MAX_ROTATIONS {
+                    pins.clear();
+                }
+                pins.insert(client.clone(), *pin);
+                Ok(())
+            }
+            Ok(false) => {
+                let refusal = PinMismatch(client.clone());
+                self.publish(EventKind::Refused {
+                    client: Some(client.clone()),
+                    reason: refusal.to_string(),
+                });
+                Err(refusal)
+            }
+            Err(e) => {
+                self.failed(Some(client), "check pin", e);
+                Ok(())
+            }
+        }
+    }
+
+    /// Forgets `client`'s pin (the box was replaced or re-keyed): the next matricule seen for
+    /// it is trusted.
+    pub async fn forget_pin(&self, client: &ClientId) -> Result<(), PortError> {
+        self.ports
+            .store
+            .forget_pin(client)
+            .await
+            .map_err(|e| self.failed(Some(client), "forget pin", e))?;
+        self.pins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(client);
+        Ok(())
+    }
+
     fn next_window(&self, client: &ClientId) -> usize {
         let count = self.windows.len();
         let mut rotation = self
@@ -281,6 +341,10 @@ impl Gateway {
                 window
             }
             None => {
+                if rotation.len() >= MAX_ROTATIONS {
+                    // bounded memory for any number of box ids: boxes start over at window 0
+                    rotation.clear();
+                }
                 rotation.insert(client.clone(), 1 % count);
                 0
             }

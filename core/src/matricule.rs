@@ -240,6 +240,61 @@ pub fn client_id(authorization: Option<&str>) -> Result<ClientId, AuthError> {
     ClientId::new(&user).map_err(|_| AuthError::BadUser)
 }
 
+/// What a box's matricule is pinned to in open mode (trust on first use): a SHA-256 digest of
+/// its id and its password half, so that the secret itself is never stored.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pin([u8; 32]);
+
+impl Pin {
+    /// The pin of the matricule in `authorization` (`Basic <base64>`), if it has a password
+    /// half.
+    pub fn of(authorization: &str) -> Option<Pin> {
+        use sha2::Digest as _;
+        let credentials = decode_credentials(authorization).ok()?;
+        let colon = credentials.iter().position(|&b| b == b':')?;
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"essensys-pin\0");
+        hash.update(credentials[..colon].to_ascii_lowercase());
+        hash.update(b"\0");
+        hash.update(&credentials[colon + 1..]);
+        Some(Pin(hash.finalize().into()))
+    }
+
+    /// As 64 lower-case hex digits, as stores keep it.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// From 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Pin> {
+        let text = text.trim();
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (n, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * n..2 * n + 2], 16).ok()?;
+        }
+        Some(Pin(out))
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(…)")
+    }
+}
+
+/// The `Authorization` value with its password half removed, to be kept: `Basic
+/// base64("<user>:")`. Tools that read the box's matricule from the store still find its user
+/// half (its id); the secret half is never stored. `None` when it is not `Basic <base64>` with
+/// a `:`.
+pub fn without_password(authorization: &str) -> Option<String> {
+    let credentials = decode_credentials(authorization).ok()?;
+    let colon = credentials.iter().position(|&b| b == b':')?;
+    Some(format!("Basic {}", BASE64.encode(&credentials[..=colon])))
+}
+
 /// Splits `Basic <token>` and base64-decodes the token.
 fn decode_credentials(authorization: &str) -> Result<Vec<u8>, AuthError> {
     let (scheme, token) = authorization
@@ -282,6 +337,48 @@ mod tests {
 
     fn doc_key() -> Key {
         Key::parse(DOC_KEY).unwrap()
+    }
+
+    #[test]
+    fn a_pin_depends_on_both_halves_and_round_trips_as_hex() {
+        let key = Key::parse("12345678901234567890123456789012").expect("key");
+        let header = format!("Basic {}", key.matricule());
+        let pin = Pin::of(&header).expect("pin");
+        assert_eq!(Pin::from_hex(&pin.to_hex()), Some(pin));
+        let other = Key::parse("12345678901234567890123456789013").expect("key");
+        assert_ne!(Pin::of(&format!("Basic {}", other.matricule())), Some(pin));
+        let user = key.client_id();
+        let forged = format!(
+            "Basic {}",
+            BASE64.encode(format!("{user}:another-password"))
+        );
+        assert_ne!(
+            Pin::of(&forged),
+            Some(pin),
+            "same user half, other password half"
+        );
+        assert_eq!(Pin::of("Basic bm9jb2xvbg=="), None);
+        assert_eq!(Pin::from_hex("zz"), None);
+        assert!(!format!("{pin:?}").contains(&pin.to_hex()[..8]));
+    }
+
+    #[test]
+    fn the_password_half_is_never_kept() {
+        let key = Key::parse("12345678901234567890123456789012").expect("key");
+        let header = format!("Basic {}", key.matricule());
+        let kept = without_password(&header).expect("a matricule");
+        let decoded = BASE64
+            .decode(kept.trim_start_matches("Basic "))
+            .expect("base64");
+        assert_eq!(decoded, format!("{}:", key.client_id()).into_bytes());
+        assert_eq!(
+            client_id(Some(&kept)),
+            Ok(key.client_id()),
+            "the id still reads"
+        );
+        assert!(!key.verifies(&kept));
+        assert_eq!(without_password("Bearer x"), None);
+        assert_eq!(without_password("Basic bm9jb2xvbg=="), None, "no colon");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::{
     catalog::Device,
     cell::{Index, Param, Value},
     client::ClientId,
+    matricule::Pin,
     merge::{Enqueued, Queued},
     reply::AlarmOrder,
     state::{Acknowledged, DeviceUpdate},
@@ -184,6 +185,13 @@ pub trait ExchangeStore: Send + Sync + 'static {
         &self,
         client: &ClientId,
     ) -> Result<Vec<(&'static Device, Acknowledged)>, PortError>;
+
+    /// Trust on first use: atomically pins `client` to `pin` if it has no pin yet, and says
+    /// whether its pin is `pin`.
+    async fn pin(&self, client: &ClientId, pin: &Pin) -> Result<bool, PortError>;
+
+    /// Forgets `client`'s pin: the next matricule seen for it is trusted.
+    async fn forget_pin(&self, client: &ClientId) -> Result<(), PortError>;
 }
 
 /// Each box's FIFO of actions. Delivery does not remove; only an ack does.

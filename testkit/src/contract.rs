@@ -19,6 +19,7 @@
 //! - changes carry the old value and history is bounded to [`HISTORY_LEN`], oldest first;
 //! - `serverinfos` rotates through the watch list;
 //! - an acked scene records the devices' acknowledged state (and nothing else does);
+//! - the first matricule seen pins its box (trust on first use), until forgotten;
 //! - a box's queue is bounded: a full one refuses orders and loses nothing;
 //! - an alarm order rides in `_de67f` before the actions, within the budget, replaces a pending
 //!   one, and is acked like an action; it needs the box's key and the keypad's consent (407).
@@ -150,6 +151,60 @@ pub async fn a_full_queue_refuses_orders_and_keeps_what_it_has(f: &Fixture) {
         .inject(Some(&full), &lamp(true))
         .await
         .expect("room again after an ack");
+}
+
+/// Open mode's trust on first use: the first matricule seen for an id pins it, another
+/// password half for the same id is refused (with a `Refused` event) while the first keeps
+/// working, and a forgotten pin lets the next matricule in (and pins that one).
+pub async fn the_first_matricule_pins_its_box(f: &Fixture) {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+    use essensys_core::matricule::Pin;
+    let key = Key::parse(KEY).expect("key");
+    let client = key.client_id();
+    let genuine = Pin::of(&format!("Basic {}", key.matricule())).expect("pin");
+    let forged = Pin::of(&format!(
+        "Basic {}",
+        STANDARD.encode(format!("{client}:forged"))
+    ))
+    .expect("pin");
+    f.gateway
+        .check_pin(&client, &genuine)
+        .await
+        .expect("first seen: pinned");
+    f.gateway
+        .check_pin(&client, &genuine)
+        .await
+        .expect("the same again");
+    f.events.take();
+    let refused = f
+        .gateway
+        .check_pin(&client, &forged)
+        .await
+        .expect_err("another password half");
+    assert!(refused.to_string().contains("forget"), "{refused}");
+    let events = f.events.take();
+    assert!(
+        matches!(&events[..], [e] if matches!(&e.kind, EventKind::Refused { .. })),
+        "{events:?}"
+    );
+    f.gateway
+        .check_pin(&client, &genuine)
+        .await
+        .expect("the genuine box still gets in");
+    // another id is pinned on its own
+    f.gateway
+        .check_pin(&id("other"), &forged)
+        .await
+        .expect("another box");
+    f.gateway.forget_pin(&client).await.expect("forget");
+    f.gateway
+        .check_pin(&client, &forged)
+        .await
+        .expect("trusted after forget");
+    assert!(
+        f.gateway.check_pin(&client, &genuine).await.is_err(),
+        "and pinned to it"
+    );
 }
 
 /// Whether `what` is an acked action (not the alarm order, not unknown).

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{
     dto::{self, ActionView, CellView, ClientView, InjectReply},
     error::ApiError,
-    extract::{Args, Body},
+    extract::{Args, Body, Segment},
     ApiState,
 };
 
@@ -111,11 +111,72 @@ pub(crate) async fn clients(State(state): State<ApiState>) -> Result<Json<Client
     Ok(Json(ClientsReply { clients }))
 }
 
-/// One box's queue: `{"client":"…","actions":[…]}`.
+/// `POST /api/admin/clients/{id}/forget`: forgets the box's pin (open mode's trust on first
+/// use), for a box that was replaced or re-keyed: the next matricule seen for it is trusted.
+pub(crate) async fn forget(
+    State(state): State<ApiState>,
+    Segment(id): Segment,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let client = ClientId::new(&id).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{e}: name a box as GET /api/admin/clients lists it"
+        ))
+    })?;
+    state
+        .gateway
+        .forget_pin(&client)
+        .await
+        .map_err(|e| ApiError::store(e, "nothing forgotten"))?;
+    tracing::info!(%client, "pin forgotten: the next matricule seen for this box is trusted");
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "client": client.as_str(),
+        "note": "the next matricule this box id sends is trusted and pinned",
+    })))
+}
+
+/// One box's queue, a page of it: `{"client":"…","total":N,"offset":O,"actions":[…]}`.
 #[derive(Debug, Serialize)]
 pub(crate) struct QueueView {
     client: String,
+    /// Every action waiting.
+    total: usize,
+    /// The first shown.
+    offset: usize,
     actions: Vec<ActionView>,
+}
+
+/// Actions shown per queue by default, and at most (`?limit=`).
+const PAGE: usize = 100;
+const MAX_PAGE: usize = 500;
+
+/// `?offset=&limit=` of a page of actions.
+#[derive(Clone, Copy)]
+struct Page {
+    offset: usize,
+    limit: usize,
+}
+
+impl Page {
+    fn of(args: &Args) -> Result<Self, ApiError> {
+        let number = |name: &str, default: usize| {
+            args.get(name).map_or(Ok(default), |raw| {
+                raw.parse::<usize>().map_err(|_| {
+                    ApiError::bad_request(format!("{name}={raw:?} is not a whole number"))
+                })
+            })
+        };
+        let limit = number("limit", PAGE)?;
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ApiError::bad_request(format!(
+                "limit={limit}: give 1..={MAX_PAGE} actions per page"
+            )));
+        }
+        Ok(Self {
+            offset: number("offset", 0)?,
+            limit,
+        })
+    }
 }
 
 /// `GET /api/admin/actions`: one queue, or every seen box's.
@@ -131,14 +192,19 @@ pub(crate) enum ActionsReply {
     },
 }
 
-/// `GET /api/admin/actions[?client=ID]`: pending actions, oldest first. With a client, its
-/// queue even if it never connected (orders may be queued ahead); without, every seen box's.
+/// `GET /api/admin/actions[?client=ID][&offset=O][&limit=N]`: pending actions, oldest first,
+/// at most `limit` (default 100, at most 500) per queue from `offset`, with each queue's
+/// `total`. With a client, its queue even if it never connected (orders may be queued ahead);
+/// without, every seen box's.
 pub(crate) async fn actions(
     State(state): State<ApiState>,
     args: Args,
 ) -> Result<Json<ActionsReply>, ApiError> {
+    let page = Page::of(&args)?;
     if let Some(client) = args.client()? {
-        return Ok(Json(ActionsReply::One(queue_of(&state, client).await?)));
+        return Ok(Json(ActionsReply::One(
+            queue_of(&state, client, page).await?,
+        )));
     }
     let infos = state
         .gateway
@@ -147,13 +213,13 @@ pub(crate) async fn actions(
         .map_err(|e| ApiError::store(e, "nothing read"))?;
     let mut clients = Vec::with_capacity(infos.len());
     for info in infos {
-        clients.push(queue_of(&state, info.id).await?);
+        clients.push(queue_of(&state, info.id, page).await?);
     }
     Ok(Json(ActionsReply::All { clients }))
 }
 
-/// The pending actions of `client`.
-async fn queue_of(state: &ApiState, client: ClientId) -> Result<QueueView, ApiError> {
+/// A page of the pending actions of `client`.
+async fn queue_of(state: &ApiState, client: ClientId, page: Page) -> Result<QueueView, ApiError> {
     let pending = state
         .gateway
         .pending(&client)
@@ -161,6 +227,13 @@ async fn queue_of(state: &ApiState, client: ClientId) -> Result<QueueView, ApiEr
         .map_err(|e| ApiError::store(e, "nothing read"))?;
     Ok(QueueView {
         client: client.to_string(),
-        actions: pending.iter().map(ActionView::from).collect(),
+        total: pending.len(),
+        offset: page.offset,
+        actions: pending
+            .iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .map(ActionView::from)
+            .collect(),
     })
 }

@@ -1,10 +1,13 @@
 //! The bearer-token guard of `/api/admin/*` and `/api/v1/*`, the check it makes ([`check`]),
 //! shared with the MCP endpoints, and how a token is configured ([`token`]).
 
-use std::path::{Path, PathBuf};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+};
 
 use axum::{
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -21,7 +24,18 @@ pub(crate) async fn require_token(
     next: Next,
 ) -> Response {
     let Some(expected) = state.admin_token.as_deref() else {
-        return next.run(request).await;
+        return match caller(&request, &state.trusted_proxies) {
+            Some(ip) if !is_local(ip) => {
+                tracing::warn!(path = %request.uri().path(), %ip, "API request refused: not from the local network");
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "without an admin token the API answers only the local network: start the \
+                     gateway with --admin-token to reach it from elsewhere",
+                )
+                .into_response()
+            }
+            _ => next.run(request).await,
+        };
     };
     let message = match check(request.headers(), expected) {
         Ok(()) => return next.run(request).await,
@@ -34,6 +48,57 @@ pub(crate) async fn require_token(
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
+}
+
+/// Who is asking: the connection's peer or, when the peer is a trusted proxy, the last address
+/// of `X-Forwarded-For` not itself a trusted proxy. `None` for a request that did not come from
+/// the network (called in-process).
+pub fn caller(request: &Request, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()?
+        .0
+        .ip();
+    let peer = canonical(peer);
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            // an unreadable hop: nothing left of it can be believed
+            return Some(peer);
+        };
+        let ip = canonical(ip);
+        if !trusted.contains(&ip) {
+            return Some(ip);
+        }
+    }
+    Some(peer)
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Whether `ip` is on this machine or the local network: loopback, the private ranges
+/// (10/8, 172.16/12, 192.168/16, fc00::/7) and link-local (169.254/16, fe80::/10).
+pub fn is_local(ip: IpAddr) -> bool {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
+    }
 }
 
 /// Why a configured token is unusable.
@@ -165,6 +230,82 @@ mod tests {
         assert_eq!(check(&headers, "s3cret"), Ok(()));
         assert_eq!(check(&headers, "other"), Err(Refusal::Wrong));
         assert_eq!(check(&headers, ""), Err(Refusal::Wrong));
+    }
+
+    #[test]
+    fn local_means_loopback_private_and_link_local() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.10",
+            "169.254.1.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:192.168.1.2",
+        ] {
+            assert!(is_local(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.64.0.1",
+            "2001:db8::1",
+            "::ffff:8.8.8.8",
+            "192.169.0.1",
+        ] {
+            assert!(!is_local(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let request = |peer: &str, forwarded: Option<&str>| {
+            let mut builder = Request::builder().uri("/api/v1/devices");
+            if let Some(f) = forwarded {
+                builder = builder.header("x-forwarded-for", f);
+            }
+            let mut request = builder.body(axum::body::Body::empty()).unwrap();
+            let peer: SocketAddr = peer.parse().unwrap();
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        };
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // not trusted: the header is ignored
+        assert_eq!(
+            caller(&request("8.8.8.8:1", Some("192.168.1.2")), &[]),
+            ip("8.8.8.8")
+        );
+        assert_eq!(
+            caller(&request("127.0.0.1:1", Some("8.8.8.8")), &[]),
+            ip("127.0.0.1")
+        );
+        // trusted nginx: the hop it added; Traefik then nginx on the same machine: the WAN client
+        assert_eq!(
+            caller(&request("127.0.0.1:1", Some("8.8.8.8")), &[local]),
+            ip("8.8.8.8")
+        );
+        assert_eq!(
+            caller(
+                &request("127.0.0.1:1", Some("6.6.6.6, 8.8.8.8, 127.0.0.1")),
+                &[local]
+            ),
+            ip("8.8.8.8"),
+            "only the hops our proxies added count"
+        );
+        assert_eq!(
+            caller(&request("127.0.0.1:1", Some("junk")), &[local]),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            caller(&request("127.0.0.1:1", None), &[local]),
+            ip("127.0.0.1")
+        );
+        let in_process = Request::builder().body(axum::body::Body::empty()).unwrap();
+        assert_eq!(caller(&in_process, &[local]), None);
     }
 
     #[test]

@@ -63,7 +63,7 @@ mod extract;
 mod ops;
 mod table_ref;
 
-use std::{fmt, sync::Arc, time::Instant};
+use std::{fmt, net::IpAddr, sync::Arc, time::Instant};
 
 use axum::{
     middleware,
@@ -80,9 +80,10 @@ pub type DebugCounters = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 pub struct ApiState {
     /// The use cases: every read and every order goes through it.
     pub gateway: Arc<Gateway>,
-    /// When `Some`, `/api/admin/*` and `/api/v1/*` require `Authorization: Bearer <token>`.
-    /// `/health`, `/table_ref` and `/debug` stay open. An empty token matches no request (the
-    /// app should map an empty setting to `None` if it means "no token").
+    /// When `Some`, `/api/admin/*` and `/api/v1/*` require `Authorization: Bearer <token>`;
+    /// when `None`, they answer only loopback and private-range clients. `/health`,
+    /// `/table_ref` and `/debug` stay open (`/debug` lists box ids only with the token when one
+    /// is set). An empty token matches no request.
     pub admin_token: Option<String>,
     /// The state store's kind, `"memory"` or `"redis"`, shown by `/health` and `/debug`.
     pub store_kind: &'static str,
@@ -91,6 +92,9 @@ pub struct ApiState {
     /// The box server's runtime counters, merged into `/debug`. Called on each request to
     /// `/debug`: it must return at once.
     pub debug: DebugCounters,
+    /// Proxies whose `X-Forwarded-For` is believed (nginx on the same machine: `127.0.0.1`).
+    /// Without an admin token, the API answers only local-network clients, as these say.
+    pub trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl ApiState {
@@ -102,6 +106,7 @@ impl ApiState {
             store_kind,
             started: Instant::now(),
             debug: Arc::new(|| serde_json::Value::Null),
+            trusted_proxies: Arc::new([]),
         }
     }
 }
@@ -123,6 +128,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/admin/inject", post(admin::inject))
         .route("/api/admin/exchange", get(admin::exchange))
         .route("/api/admin/clients", get(admin::clients))
+        .route("/api/admin/clients/{id}/forget", post(admin::forget))
         .route("/api/admin/actions", get(admin::actions))
         .route("/api/v1/devices", get(devices::list))
         .route("/api/v1/lights/{id}", post(devices::light))

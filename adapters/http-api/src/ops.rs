@@ -38,9 +38,17 @@ pub(crate) async fn health(State(state): State<ApiState>) -> Response {
     }
 }
 
-/// `GET /debug`: `{"uptime_s","store","boxes":[ids],"server":<the box server's counters>}`.
-/// `boxes` is `null` (and `store_error` set) when the store does not answer.
-pub(crate) async fn debug(State(state): State<ApiState>) -> Json<serde_json::Value> {
+/// `GET /debug`: `{"uptime_s","store","boxes":[ids],"box_count","server":<the box server's
+/// counters>}`. `boxes` is `null` (and `store_error` set) when the store does not answer, and
+/// when an admin token is set but the request does not carry it (the count stays).
+pub(crate) async fn debug(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+) -> Json<serde_json::Value> {
+    let authorized = state
+        .admin_token
+        .as_deref()
+        .is_none_or(|expected| crate::auth::check(&headers, expected).is_ok());
     let server = (state.debug)();
     let mut body = json!({
         "uptime_s": state.started.elapsed().as_secs(),
@@ -50,8 +58,13 @@ pub(crate) async fn debug(State(state): State<ApiState>) -> Json<serde_json::Val
     });
     match state.gateway.clients().await {
         Ok(clients) => {
-            let ids: Vec<String> = clients.iter().map(|c| c.id.to_string()).collect();
-            body["boxes"] = json!(ids);
+            body["box_count"] = json!(clients.len());
+            if authorized {
+                let ids: Vec<String> = clients.iter().map(|c| c.id.to_string()).collect();
+                body["boxes"] = json!(ids);
+            } else {
+                body["boxes_hidden"] = json!("send the admin token to see the box ids");
+            }
         }
         Err(error) => {
             tracing::warn!(%error, "debug: state store failed");

@@ -79,6 +79,7 @@ fn api_with(store: Arc<dyn ExchangeStore>, token: Option<&str>, config: GatewayC
         store_kind: "memory",
         started: Instant::now(),
         debug: Arc::new(|| json!({"connections": 7})),
+        trusted_proxies: Arc::new([]),
     };
     Api {
         gateway,
@@ -460,7 +461,7 @@ async fn clients_and_actions_are_listed() {
     let one = api.get("/api/admin/actions?client=box1").await;
     assert_eq!(
         one.json(),
-        json!({"client":"box1","actions":[
+        json!({"client":"box1","total":1,"offset":0,"actions":[
             {"guid":"00000000-0000-4000-8000-000000000001","sent":false,"params":[{"k":590,"v":"5"}]}
         ]})
     );
@@ -470,7 +471,50 @@ async fn clients_and_actions_are_listed() {
         all["clients"][0]["actions"][0]["params"],
         json!([{"k":590,"v":"5"}])
     );
-    assert_eq!(all["clients"][1], json!({"client":"box2","actions":[]}));
+    assert_eq!(
+        all["clients"][1],
+        json!({"client":"box2","total":0,"offset":0,"actions":[]})
+    );
+}
+
+#[tokio::test]
+async fn a_long_queue_is_read_page_by_page() {
+    let api = api();
+    api.seen("box1").await;
+    for k in 100..140 {
+        let reply = api
+            .post("/api/admin/inject", &format!(r#"{{"k":{k},"v":"1"}}"#))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let page = api
+        .get("/api/admin/actions?client=box1&offset=35&limit=10")
+        .await
+        .json();
+    assert_eq!(page["total"], 40);
+    assert_eq!(page["offset"], 35);
+    let params: Vec<Json> = page["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| a["params"][0]["k"].clone())
+        .collect();
+    assert_eq!(params, (135..140).map(Json::from).collect::<Vec<_>>());
+    let first = api.get("/api/admin/actions?client=box1").await.json();
+    assert_eq!(
+        first["actions"].as_array().map(Vec::len),
+        Some(40),
+        "default page 100"
+    );
+    for bad in ["limit=0", "limit=501", "offset=-1", "limit=x"] {
+        let reply = api.get(&format!("/api/admin/actions?{bad}")).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            reply.text
+        );
+    }
 }
 
 // ---------------------------------------------------------------- device API
@@ -836,6 +880,56 @@ async fn debug_merges_the_server_counters() {
 }
 
 #[tokio::test]
+async fn with_a_token_debug_hides_the_box_ids_from_callers_without_it() {
+    let api = api_on(Arc::new(MemoryStore::new()), Some(TOKEN));
+    api.seen("box1").await;
+    let hidden = api.get("/debug").await.json();
+    assert_eq!(hidden["boxes"], Json::Null, "{hidden}");
+    assert_eq!(hidden["box_count"], 1);
+    let shown = api
+        .send(Method::GET, "/debug", None, Some(TOKEN))
+        .await
+        .json();
+    assert_eq!(shown["boxes"], json!(["box1"]));
+}
+
+#[tokio::test]
+async fn without_a_token_the_api_answers_only_the_local_network() {
+    use axum::extract::ConnectInfo;
+    let api = api();
+    api.seen("box1").await;
+    let from = |peer: &str| {
+        let mut request = Request::builder()
+            .uri("/api/v1/devices")
+            .body(Body::empty())
+            .expect("request");
+        let peer: std::net::SocketAddr = peer.parse().expect("peer");
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    };
+    for (peer, status) in [
+        ("192.168.1.20:5000", StatusCode::OK),
+        ("127.0.0.1:5000", StatusCode::OK),
+        ("[fd12::7]:5000", StatusCode::OK),
+        ("203.0.113.9:5000", StatusCode::FORBIDDEN),
+        ("[2001:db8::1]:5000", StatusCode::FORBIDDEN),
+    ] {
+        let reply = api.router.clone().oneshot(from(peer)).await.expect("reply");
+        assert_eq!(reply.status(), status, "{peer}");
+        if status == StatusCode::FORBIDDEN {
+            let body = reply.into_body().collect().await.expect("body").to_bytes();
+            let text = String::from_utf8_lossy(&body);
+            assert!(text.contains("--admin-token"), "{text}");
+        }
+    }
+    // the open pages stay open
+    let mut health = from("203.0.113.9:5000");
+    *health.uri_mut() = "/health".parse().expect("uri");
+    let reply = api.router.clone().oneshot(health).await.expect("reply");
+    assert_eq!(reply.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn table_ref_shows_names_values_and_pending_actions_escaped() {
     let api = api();
     let empty = api.get("/table_ref").await;
@@ -935,6 +1029,16 @@ impl ExchangeStore for BrokenStore {
         &self,
         _: &ClientId,
     ) -> Result<Vec<(&'static Device, Acknowledged)>, PortError> {
+        Err(self.0.clone())
+    }
+    async fn pin(
+        &self,
+        _: &ClientId,
+        _: &essensys_core::matricule::Pin,
+    ) -> Result<bool, PortError> {
+        Err(self.0.clone())
+    }
+    async fn forget_pin(&self, _: &ClientId) -> Result<(), PortError> {
         Err(self.0.clone())
     }
 }

@@ -14,7 +14,7 @@ use std::{net::IpAddr, sync::Arc, time::Instant};
 
 use essensys_core::{
     event::{Acked, BoxEndpoint, EventKind},
-    matricule::{self, Key},
+    matricule::{self, Key, Pin},
     ports::Contact,
     reply::{self, BOX_READ_LIMIT, ONE_SEGMENT_LIMIT},
     ClientId, Gateway,
@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 use crate::{
     request::Head,
     response::{self, Status, JSON},
+    throttle::Throttle,
 };
 
 /// One of the box's endpoints.
@@ -119,6 +120,17 @@ pub struct BoxApi {
     pub admission: Admission,
     /// The `myactions` body budget ([`myactions_budget`]).
     pub budget: usize,
+    /// Repeated warnings, held back.
+    pub throttle: Throttle,
+}
+
+/// Logs a warning at most once per throttle period per `kind`, saying how many were held back.
+macro_rules! warn_throttled {
+    ($throttle:expr, $kind:literal, $($field:tt)*) => {
+        if let Some(held_back) = $throttle.allow($kind) {
+            warn!(held_back, $($field)*, $kind);
+        }
+    };
 }
 
 impl BoxApi {
@@ -155,12 +167,23 @@ impl BoxApi {
             gateway,
             admission,
             budget,
+            throttle,
         } = self;
         let authorization = head.header("authorization");
-        let client = match admission.identify(authorization) {
+        let identified = admission.identify(authorization);
+        let identified = match (identified, admission, authorization.and_then(Pin::of)) {
+            // open mode: the first matricule seen for this id pins it
+            (Ok(client), Admission::Open, Some(pin)) => gateway
+                .check_pin(&client, &pin)
+                .await
+                .map(|()| client)
+                .map_err(|e| e.to_string()),
+            (identified, ..) => identified,
+        };
+        let client = match identified {
             Ok(client) => client,
             Err(reason) => {
-                warn!(%peer, endpoint = ?endpoint, %reason, "box refused");
+                warn_throttled!(throttle, "box refused", %peer, endpoint = ?endpoint, %reason);
                 response::error(out, Status(401), &reason);
                 gateway.publish(EventKind::Rejected {
                     peer,
@@ -173,7 +196,8 @@ impl BoxApi {
         let contact = Contact {
             at: gateway.now(),
             address: Some(peer),
-            authorization: authorization.map(str::to_string),
+            // kept without its password half: the secret is never stored
+            authorization: authorization.and_then(matricule::without_password),
         };
         let mut reply_body = Vec::with_capacity(BOX_READ_LIMIT);
         // Store failures are published as events by the gateway; here they are only logged.
@@ -183,7 +207,7 @@ impl BoxApi {
                     .server_infos(&client, &contact, &mut reply_body)
                     .await
                 {
-                    warn!(%client, error = %e, "serverinfos: poll not recorded");
+                    warn_throttled!(throttle, "serverinfos: poll not recorded", %client, error = %e);
                 }
                 Status::OK
             }
@@ -193,9 +217,11 @@ impl BoxApi {
                     Ok(outcome) => {
                         let errors: Vec<String> =
                             outcome.errors.iter().map(ToString::to_string).collect();
-                        warn!(%client, stored = outcome.stored, ?errors, "mystatus: part of the status could not be read");
+                        warn_throttled!(throttle, "mystatus: part of the status could not be read", %client, stored = outcome.stored, ?errors);
                     }
-                    Err(e) => warn!(%client, error = %e, "mystatus: status not stored"),
+                    Err(e) => {
+                        warn_throttled!(throttle, "mystatus: status not stored", %client, error = %e);
+                    }
                 }
                 Status::CREATED
             }
@@ -209,7 +235,7 @@ impl BoxApi {
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        warn!(%client, error = %e, "myactions: queue unreadable, answering with no action");
+                        warn_throttled!(throttle, "myactions: queue unreadable, answering with no action", %client, error = %e);
                         reply_body.clear();
                         reply::encode_actions(&mut reply_body, None, &[], *budget);
                     }
@@ -223,7 +249,9 @@ impl BoxApi {
                     Ok(Acked::Unknown) => {
                         debug!(%client, guid, "ack for an unknown or already acked guid")
                     }
-                    Err(e) => warn!(%client, guid, error = %e, "done: ack not recorded"),
+                    Err(e) => {
+                        warn_throttled!(throttle, "done: ack not recorded", %client, guid, error = %e);
+                    }
                 }
                 Status::CREATED
             }

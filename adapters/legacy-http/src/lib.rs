@@ -18,7 +18,9 @@
 //! - [`response`]: one-buffer replies.
 //! - [`box_api`]: the four box endpoints and box identification.
 //! - [`fallback`]: everything else, through the axum Router.
-//! - [`server`]: the listener, deadlines, connection cap and shutdown.
+//! - [`connections`]: who holds a connection: per-source caps, shedding idle ones when full.
+//! - [`server`]: the listener, deadlines (head, then whole request) and shutdown.
+//! - [`throttle`]: repeated warnings logged once per period, with a count.
 //!
 //! It counts nothing itself: requests answered (with their duration), timeouts and refusals
 //! are published as events through [`essensys_core::Gateway::publish`].
@@ -26,10 +28,12 @@
 #![deny(missing_docs)]
 
 pub mod box_api;
+pub mod connections;
 pub mod fallback;
 pub mod request;
 pub mod response;
 pub mod server;
+pub mod throttle;
 
 pub use box_api::Admission;
 pub use server::{Server, ServerConfig};

@@ -9,7 +9,12 @@
 //! in one write: after its head, each event is written as it comes (each write within the
 //! deadline) until the stream ends, the client closes its side, or the server shuts down.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{body::Body, Router};
 use essensys_core::{event::EventKind, Gateway};
@@ -17,13 +22,14 @@ use http_body_util::BodyExt;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    sync::{watch, Semaphore},
-    time::{sleep, timeout},
+    sync::watch,
+    time::{sleep, timeout, Instant},
 };
 use tracing::{debug, error, info, warn};
 
 use crate::{
     box_api::{self, Admission, BoxApi, Endpoint},
+    connections::{Connections, Refusal, Slot},
     fallback,
     request::{self, RequestError, MAX_HEAD},
     response::{self, error_body, Status},
@@ -34,8 +40,15 @@ use crate::{
 pub struct ServerConfig {
     /// The whole request must arrive within this time, or the connection is closed.
     pub request_deadline: Duration,
-    /// The most connections handled at once; more wait in the kernel's backlog.
+    /// The request's head must arrive within this time (the box sends it in one write).
+    pub head_deadline: Duration,
+    /// The most connections handled at once; when all are taken, the oldest one that has not
+    /// sent its head yet is shed for a newcomer.
     pub max_connections: usize,
+    /// The most connections one source address may hold at once.
+    pub max_per_source: usize,
+    /// Addresses not held to `max_per_source` (a proxy in front, through which everyone comes).
+    pub unlimited_sources: Vec<IpAddr>,
     /// Which boxes are served.
     pub admission: Admission,
     /// Bytes a reverse proxy in front adds to each reply's head (nginx adds `Server` and
@@ -48,7 +61,10 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             request_deadline: Duration::from_secs(10),
+            head_deadline: Duration::from_secs(2),
             max_connections: 512,
+            max_per_source: 32,
+            unlimited_sources: Vec::new(),
             admission: Admission::Open,
             reply_headroom: 0,
         }
@@ -72,6 +88,7 @@ impl Server {
             gateway,
             admission: config.admission.clone(),
             budget: box_api::myactions_budget(config.reply_headroom.min(box_api::MAX_HEADROOM)),
+            throttle: crate::throttle::Throttle::new(Duration::from_secs(30)),
         };
         Arc::new(Self {
             boxes,
@@ -84,37 +101,56 @@ impl Server {
     /// Serves connections from `listener` until `shutdown` completes, then waits for the
     /// connections in flight (at most one request deadline) and returns.
     pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: impl Future) {
-        let limit = self.config.max_connections.max(1);
-        let permits = Arc::new(Semaphore::new(limit));
+        let connections = Connections::new(
+            self.config.max_connections,
+            self.config.max_per_source,
+            self.config.unlimited_sources.clone(),
+        );
         tokio::select! {
-            () = self.clone().accept_loop(&listener, permits.clone()) => {}
+            () = self.clone().accept_loop(&listener, connections.clone()) => {}
             _ = shutdown => info!("shutting down: no new connections"),
         }
         drop(listener);
         self.stopping.send_replace(true);
-        let drained = timeout(
-            self.config.request_deadline,
-            permits.acquire_many(limit as u32),
-        )
-        .await;
-        if drained.is_err() {
+        let until = Instant::now() + self.config.request_deadline;
+        while !connections.is_empty() && Instant::now() < until {
+            sleep(Duration::from_millis(20)).await;
+        }
+        if !connections.is_empty() {
             warn!("shutdown: some connections were still open after the request deadline");
         }
     }
 
-    async fn accept_loop(self: Arc<Self>, listener: &TcpListener, permits: Arc<Semaphore>) {
+    async fn accept_loop(self: Arc<Self>, listener: &TcpListener, connections: Arc<Connections>) {
         let mut backoff = Duration::from_millis(10);
         loop {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                return;
-            };
             match listener.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
+                    let slot = match connections.admit(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(refusal) => {
+                            // closed at once: nothing is read from it, nothing is owed to it
+                            debug!(%peer, ?refusal, "connection refused");
+                            let status = match refusal {
+                                Refusal::PerSource => 429,
+                                Refusal::Full => 503,
+                            };
+                            self.boxes.gateway.publish(EventKind::Rejected {
+                                peer: peer.ip(),
+                                status,
+                                reason: format!("connection refused: {refusal:?}"),
+                            });
+                            drop(stream);
+                            continue;
+                        }
+                    };
                     let server = self.clone();
                     tokio::spawn(async move {
-                        server.connection(stream, peer).await;
-                        drop(permit);
+                        tokio::select! {
+                            () = server.connection(stream, peer, &slot) => {}
+                            () = slot.shed() => debug!(%peer, "idle connection shed for a newcomer"),
+                        }
                     });
                 }
                 Err(e) => {
@@ -127,7 +163,7 @@ impl Server {
         }
     }
 
-    async fn connection(&self, mut stream: TcpStream, peer: SocketAddr) {
+    async fn connection(&self, mut stream: TcpStream, peer: SocketAddr, slot: &Slot) {
         if let Err(e) = stream.set_nodelay(true) {
             debug!(%peer, error = %e, "TCP_NODELAY not set");
         }
@@ -135,7 +171,7 @@ impl Server {
         let mut events = None;
         match timeout(
             self.config.request_deadline,
-            self.read_and_answer(&mut stream, peer, &mut out),
+            self.read_and_answer(&mut stream, peer, slot, &mut out),
         )
         .await
         {
@@ -213,21 +249,42 @@ impl Server {
         &self,
         stream: &mut TcpStream,
         peer: SocketAddr,
+        slot: &Slot,
         out: &mut Vec<u8>,
     ) -> std::io::Result<Option<Body>> {
         let mut buf = Vec::with_capacity(2048);
         let mut scan = request::HeadScan::default();
-        let head_len = loop {
-            if let Some(len) = scan.feed(&buf) {
-                break len;
-            }
-            if buf.len() > MAX_HEAD {
-                break buf.len();
-            }
-            if read_some(stream, &mut buf, MAX_HEAD + 1).await? == 0 {
-                return Ok(None); // closed before a whole head arrived
+        let head = async {
+            loop {
+                if let Some(len) = scan.feed(&buf) {
+                    return Ok(Some(len));
+                }
+                if buf.len() > MAX_HEAD {
+                    return Ok(Some(buf.len()));
+                }
+                if read_some(stream, &mut buf, MAX_HEAD + 1).await? == 0 {
+                    return Ok(None); // closed before a whole head arrived
+                }
             }
         };
+        let head_len = match timeout(self.config.head_deadline, head).await {
+            Ok(Ok(Some(len))) => len,
+            Ok(Ok(None)) => return Ok(None),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                debug!(%peer, "request head not in time: closing");
+                self.boxes
+                    .gateway
+                    .publish(EventKind::Timeout { peer: peer.ip() });
+                let message = format!(
+                    "the request head did not arrive within {} ms",
+                    self.config.head_deadline.as_millis()
+                );
+                response::error(out, Status(408), &message);
+                return Ok(None);
+            }
+        };
+        slot.head_done();
         let head = match request::parse_head(&buf[..head_len.min(buf.len())]) {
             Ok(Some(head)) => head,
             Ok(None) => return Ok(self.reject(out, peer, RequestError::HeadTooLarge)),

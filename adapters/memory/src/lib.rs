@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use essensys_core::{
     alarm::{AlarmError, LocalTime},
     catalog::{self, Device},
+    matricule::Pin,
     merge::{self, Enqueued, Queued},
     ports::{
         Acked, ActionQueue, Change, ClientInfo, Clock, Contact, Delivery, Event, EventSink,
@@ -82,6 +83,7 @@ impl BoxState {
 #[derive(Default)]
 pub struct MemoryStore {
     boxes: Mutex<BTreeMap<ClientId, BoxState>>,
+    pins: Mutex<HashMap<ClientId, Pin>>,
 }
 
 impl MemoryStore {
@@ -220,6 +222,15 @@ impl ExchangeStore for MemoryStore {
             .iter()
             .filter_map(|(&n, &ack)| catalog::devices().get(n).map(|d| (d, ack)))
             .collect())
+    }
+
+    async fn pin(&self, client: &ClientId, pin: &Pin) -> Result<bool, PortError> {
+        Ok(lock(&self.pins).entry(client.clone()).or_insert(*pin) == pin)
+    }
+
+    async fn forget_pin(&self, client: &ClientId) -> Result<(), PortError> {
+        lock(&self.pins).remove(client);
+        Ok(())
     }
 }
 

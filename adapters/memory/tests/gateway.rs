@@ -75,3 +75,8 @@ async fn a_full_queue_refuses_orders_and_keeps_what_it_has() {
     ))
     .await;
 }
+
+#[tokio::test]
+async fn the_first_matricule_pins_its_box() {
+    contract::the_first_matricule_pins_its_box(&memory(GatewayConfig::default())).await;
+}

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use deadpool_redis::redis;
 use essensys_core::{
     catalog::{self, Device},
+    matricule::Pin,
     ports::{
         Change, ClientInfo, Contact, ExchangeStore, PortError, Sample, Timestamp, HISTORY_LEN,
     },
@@ -253,6 +254,35 @@ impl ExchangeStore for RedisState {
         client: &ClientId,
     ) -> Result<Vec<(&'static Device, Acknowledged)>, PortError> {
         self.read(self.devices_up(client)).await
+    }
+
+    /// `SET pin NX` then `GET pin`, in one pipeline (one round trip). Not buffered during an
+    /// outage: the gateway lets the box through and checks again later.
+    async fn pin(&self, client: &ClientId, pin: &Pin) -> Result<bool, PortError> {
+        let key = BoxKeys::new(client).pin();
+        let hex = pin.to_hex();
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(&key)
+            .arg(&hex)
+            .arg("NX")
+            .ignore()
+            .get(&key);
+        let op = async {
+            let (stored,): (Option<String>,) = self.shared.redis.pipeline(&pipe).await?;
+            Ok(stored.as_deref().and_then(Pin::from_hex) == Some(*pin))
+        };
+        self.read(op).await
+    }
+
+    async fn forget_pin(&self, client: &ClientId) -> Result<(), PortError> {
+        let mut pipe = redis::pipe();
+        pipe.del(BoxKeys::new(client).pin()).ignore();
+        let op = async {
+            self.shared.redis.pipeline::<()>(&pipe).await?;
+            Ok(())
+        };
+        self.read(op).await
     }
 }
 

@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `essensys:client:{id}:exchange` | hash | field = index (decimal), value = value (decimal) |
 //! | `essensys:client:{id}:connected` | string | `"true"`, set on every box request |
-//! | `essensys:client:{id}:authinfo` | hash | `ip`, `auth` (raw `Authorization`), `version`, `updated` (RFC 3339) |
+//! | `essensys:client:{id}:pin` | string | open mode's trust on first use: SHA-256 of the first matricule seen (hex) |
+//! | `essensys:client:{id}:authinfo` | hash | `ip`, `auth` (`Authorization` without its password half: `Basic base64("<id>:")`), `version`, `updated` (RFC 3339) |
 //! | `essensys:client:{id}:last_poll` | string | RFC 3339 time of the last `serverinfos` |
 //! | `essensys:client:{id}:history:{index}` | list | `"{millis}:{value}"`, newest first, at most [`HISTORY_LEN`](essensys_core::ports::HISTORY_LEN) |
 //! | `essensys:client:{id}:actions` | list | each queued action's wire JSON, oldest first |
@@ -65,6 +66,11 @@ impl BoxKeys {
     /// `"true"` once it has talked to us.
     pub(crate) fn connected(&self) -> String {
         self.key("connected")
+    }
+
+    /// The digest its matricule is pinned to in open mode (string, 64 hex digits).
+    pub(crate) fn pin(&self) -> String {
+        self.key("pin")
     }
 
     /// Its contact details (hash).

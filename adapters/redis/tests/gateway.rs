@@ -72,6 +72,12 @@ async fn changes_carry_the_old_value_and_history_is_bounded() {
 }
 
 #[tokio::test]
+async fn the_first_matricule_pins_its_box() {
+    let f = fixture().await;
+    contract::the_first_matricule_pins_its_box(&f).await;
+}
+
+#[tokio::test]
 async fn a_full_queue_refuses_orders_and_keeps_what_it_has() {
     let f = fixture_with(contract::small_queue_config()).await;
     contract::a_full_queue_refuses_orders_and_keeps_what_it_has(&f).await;

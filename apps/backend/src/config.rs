@@ -42,8 +42,9 @@ pub struct Cli {
     pub redis_url: Option<String>,
 
     /// Optional TOML file with the same settings (keys: listen, store, admin_token,
-    /// admin_token_file, box_keys,
-    /// connected, watch, max_pending, reply_headroom, request_timeout_secs, max_connections, worker_threads, log_format,
+    /// admin_token_file, trusted_proxies, box_keys,
+    /// connected, watch, max_pending, reply_headroom, head_timeout_secs,
+    /// max_connections_per_source, request_timeout_secs, max_connections, worker_threads, log_format,
     /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs,
     /// mcp_token_file, mcp_allowed_hosts, docker_socket)
     #[arg(long, env = "ESSENSYS_CONFIG", value_name = "FILE")]
@@ -57,6 +58,17 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+
+    /// Proxies whose X-Forwarded-For is believed, comma-separated (nginx on this machine:
+    /// 127.0.0.1,::1); without an admin token the API answers only local-network clients
+    /// [default: none: the connection's own address counts]
+    #[arg(
+        long,
+        env = "ESSENSYS_TRUSTED_PROXIES",
+        value_name = "IPS",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// A file holding the admin token (first line), so that it appears in no process list
     #[arg(long, env = "ESSENSYS_ADMIN_TOKEN_FILE", value_name = "FILE")]
@@ -103,7 +115,17 @@ pub struct Cli {
     #[arg(long, env = "ESSENSYS_REPLY_HEADROOM", value_name = "BYTES")]
     pub reply_headroom: Option<usize>,
 
-    /// Most connections handled at once [default: 512]
+    /// Seconds a request's head may take to arrive (the box sends it in one write) [default: 2]
+    #[arg(long, env = "ESSENSYS_HEAD_TIMEOUT", value_name = "SECS")]
+    pub head_timeout_secs: Option<u64>,
+
+    /// Most connections one source address may hold at once (trusted proxies excepted)
+    /// [default: 32]
+    #[arg(long, env = "ESSENSYS_MAX_CONNECTIONS_PER_SOURCE", value_name = "N")]
+    pub max_connections_per_source: Option<usize>,
+
+    /// Most connections handled at once; when all are taken, the oldest one that has not sent
+    /// its request head yet is dropped for a newcomer [default: 512]
     #[arg(long, env = "ESSENSYS_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
 
@@ -190,6 +212,8 @@ struct File {
     admin_token: Option<String>,
     admin_token_file: Option<PathBuf>,
     #[serde(default)]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    #[serde(default)]
     box_keys: Vec<String>,
     connected: Option<bool>,
     #[serde(default)]
@@ -197,6 +221,8 @@ struct File {
     request_timeout_secs: Option<u64>,
     max_pending: Option<usize>,
     reply_headroom: Option<usize>,
+    head_timeout_secs: Option<u64>,
+    max_connections_per_source: Option<usize>,
     max_connections: Option<usize>,
     worker_threads: Option<usize>,
     log_format: Option<LogFormat>,
@@ -249,6 +275,8 @@ pub struct Settings {
     pub store: StoreKind,
     /// Bearer token for the admin and device API.
     pub admin_token: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Strict mode keys (empty: any box).
     pub box_keys: Vec<Key>,
     /// How boxes are answered.
@@ -257,6 +285,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Connection cap.
     pub max_connections: usize,
+    /// Per-source connection cap.
+    pub max_connections_per_source: usize,
+    /// Deadline of a request's head.
+    pub head_timeout: Duration,
     /// What a proxy in front adds to each reply's head.
     pub reply_headroom: usize,
     /// Threads serving requests (1: a single-threaded runtime).
@@ -363,6 +395,11 @@ impl Settings {
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 80))),
             store,
             admin_token,
+            trusted_proxies: if cli.trusted_proxies.is_empty() {
+                file.trusted_proxies
+            } else {
+                cli.trusted_proxies
+            },
             box_keys,
             gateway,
             request_timeout: Duration::from_secs(timeout),
@@ -374,6 +411,18 @@ impl Settings {
                 ),
                 n => n,
             },
+            max_connections_per_source: at_least_one(
+                "--max-connections-per-source",
+                cli.max_connections_per_source
+                    .or(file.max_connections_per_source)
+                    .unwrap_or(32),
+            )?,
+            head_timeout: Duration::from_secs(at_least_one(
+                "--head-timeout-secs",
+                cli.head_timeout_secs
+                    .or(file.head_timeout_secs)
+                    .unwrap_or(2) as usize,
+            )? as u64),
             max_connections: at_least_one(
                 "--max-connections",
                 cli.max_connections.or(file.max_connections).unwrap_or(512),

@@ -191,6 +191,7 @@ pub async fn serve(
     let api = ApiState {
         gateway: gateway.clone(),
         admin_token: settings.admin_token.clone(),
+        trusted_proxies: settings.trusted_proxies.clone().into(),
         store_kind: settings.store.name(),
         started: Instant::now(),
         debug: Arc::new(move || {
@@ -225,7 +226,10 @@ pub async fn serve(
     };
     let config = ServerConfig {
         request_deadline: settings.request_timeout,
+        head_deadline: settings.head_timeout,
         max_connections: settings.max_connections,
+        max_per_source: settings.max_connections_per_source,
+        unlimited_sources: settings.trusted_proxies.clone(),
         admission,
         reply_headroom: settings.reply_headroom,
     };

@@ -56,6 +56,12 @@ fn run(settings: Settings) -> anyhow::Result<()> {
             mqtt = settings.mqtt.as_ref().map(|m| m.broker.shown()).as_deref().unwrap_or("off"),
             "essensys-backend ready"
         );
+        if settings.admin_token.is_none() {
+            tracing::warn!(
+                "no --admin-token: /api/admin/* and /api/v1/* answer anyone on the local network \
+                 (loopback and private addresses; others get 403); set --admin-token to require one"
+            );
+        }
         serve(settings, listener, shutdown_signal()).await?;
         info!("stopped");
         Ok(())

@@ -303,3 +303,49 @@ async fn strict_mode_serves_only_configured_keys() {
     let (_, clients) = api(addr, "GET", "/api/admin/clients", "").await;
     assert!(!clients.contains(&client_id(KEY_B)), "{clients}");
 }
+
+/// A `serverinfos` with `authorization`, raw; returns the status code.
+async fn poll_as(addr: SocketAddr, authorization: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "GET /api/serverinfos HTTP/1.1 \r\nhost: mon.essensys.fr\r\nAuthorization: {authorization}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.expect("read");
+    String::from_utf8_lossy(&reply)
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn in_open_mode_the_first_matricule_pins_the_box_until_forgotten() {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+    let addr = start(&[]).await;
+    let key = "12345678901234567890123456789012";
+    let mut genuine = sim(addr, key);
+    cycle(&mut genuine).await;
+    let id = Key::parse(key).expect("key").client_id();
+    let forged = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{id}:0123456789abcdef"))
+    );
+    assert_eq!(
+        poll_as(addr, &forged).await,
+        401,
+        "same id, another password half"
+    );
+    let (_, pending) = api(addr, "GET", &format!("/api/admin/actions?client={id}"), "").await;
+    assert!(pending.contains(r#""total":0"#), "{pending}");
+    cycle(&mut genuine).await; // the genuine box is still served
+    let (status, body) = api(addr, "POST", &format!("/api/admin/clients/{id}/forget"), "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(poll_as(addr, &forged).await, 200, "trusted once forgotten");
+    let refused = genuine.cycle().await;
+    assert!(
+        refused.is_err(),
+        "now the first box is the stranger: {refused:?}"
+    );
+}
