@@ -2,9 +2,10 @@
 //!
 //! Each connection takes a [`Slot`] before anything is read. A source address may hold at most
 //! `per_source` slots (except the trusted ones, a proxy in front); when every slot is taken, the
-//! oldest connection that has not sent a whole request head yet is shed to make room (the box
-//! sends each request in one write: a connection still waiting for its head is idle or hostile).
-//! When every connection has sent its head, the newcomer is refused.
+//! oldest connection that has waited more than [`MIN_IDLE`] without sending a whole request
+//! head is shed to make room (the box sends each request in one write: a connection still
+//! waiting for its head after that is idle or hostile). When there is none, the newcomer waits
+//! for a slot to free (a burst of real requests is served in turn, not dropped).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -12,19 +13,24 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 
-use tokio::sync::Notify;
+use tokio::{sync::Notify, time::Instant};
+
+/// How long a connection must have waited for its head before it may be shed for a newcomer.
+pub const MIN_IDLE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Why a connection was not admitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// Its source address already holds its share.
     PerSource,
-    /// Every slot is busy with a connection that sent its head.
+    /// Every slot is busy with a connection that sent its head or is fresh: wait for
+    /// [`Connections::freed`].
     Full,
 }
 
 struct Entry {
     ip: IpAddr,
+    since: Instant,
     head_done: bool,
     shed: Arc<Notify>,
 }
@@ -53,6 +59,7 @@ impl Inner {
 /// The open connections and their limits.
 pub struct Connections {
     inner: Mutex<Inner>,
+    freed: Notify,
     max: usize,
     per_source: usize,
     unlimited: Vec<IpAddr>,
@@ -70,6 +77,7 @@ impl Connections {
     pub fn new(max: usize, per_source: usize, unlimited: Vec<IpAddr>) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::default(),
+            freed: Notify::new(),
             max: max.max(1),
             per_source: per_source.max(1),
             unlimited,
@@ -83,6 +91,10 @@ impl Connections {
     /// A slot for a connection from `ip`, shedding the oldest idle connection if every slot is
     /// taken.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
+        self.admit_at(ip, Instant::now())
+    }
+
+    fn admit_at(self: &Arc<Self>, ip: IpAddr, now: Instant) -> Result<Slot, Refusal> {
         let mut inner = self.lock();
         let held = inner.per_ip.get(&ip).copied().unwrap_or(0);
         if held >= self.per_source && !self.unlimited.contains(&ip) {
@@ -92,7 +104,7 @@ impl Connections {
             let idle = inner
                 .open
                 .iter()
-                .find(|(_, e)| !e.head_done)
+                .find(|(_, e)| !e.head_done && now.duration_since(e.since) >= MIN_IDLE)
                 .map(|(id, _)| *id)
                 .ok_or(Refusal::Full)?;
             if let Some(shed) = inner.remove(idle) {
@@ -106,6 +118,7 @@ impl Connections {
             id,
             Entry {
                 ip,
+                since: now,
                 head_done: false,
                 shed: shed.clone(),
             },
@@ -116,6 +129,11 @@ impl Connections {
             id,
             shed,
         })
+    }
+
+    /// Completes when a slot may have freed (a connection ended).
+    pub async fn freed(&self) {
+        self.freed.notified().await;
     }
 
     /// How many connections are open.
@@ -146,6 +164,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.connections.lock().remove(self.id);
+        self.connections.freed.notify_one();
     }
 }
 
@@ -178,11 +197,17 @@ mod tests {
     #[tokio::test]
     async fn when_full_the_oldest_idle_connection_is_shed() {
         let c = Connections::new(3, 10, vec![]);
-        let busy = c.admit(ip("10.0.0.1")).unwrap();
+        let t0 = Instant::now();
+        let busy = c.admit_at(ip("10.0.0.1"), t0).unwrap();
         busy.head_done();
-        let idle_old = c.admit(ip("10.0.0.2")).unwrap();
-        let idle_new = c.admit(ip("10.0.0.3")).unwrap();
-        let newcomer = c.admit(ip("10.0.0.4")).unwrap();
+        let idle_old = c.admit_at(ip("10.0.0.2"), t0).unwrap();
+        let idle_new = c.admit_at(ip("10.0.0.3"), t0 + MIN_IDLE).unwrap();
+        // the idle ones are still fresh: the newcomer waits
+        assert_eq!(
+            c.admit_at(ip("10.0.0.4"), t0 + MIN_IDLE / 2).err(),
+            Some(Refusal::Full)
+        );
+        let newcomer = c.admit_at(ip("10.0.0.4"), t0 + MIN_IDLE).unwrap();
         assert_eq!(c.len(), 3);
         tokio::time::timeout(Duration::from_secs(1), idle_old.shed())
             .await

@@ -127,23 +127,29 @@ impl Server {
             match listener.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
-                    let slot = match connections.admit(peer.ip()) {
-                        Ok(slot) => slot,
-                        Err(refusal) => {
-                            // closed at once: nothing is read from it, nothing is owed to it
-                            debug!(%peer, ?refusal, "connection refused");
-                            let status = match refusal {
-                                Refusal::PerSource => 429,
-                                Refusal::Full => 503,
-                            };
-                            self.boxes.gateway.publish(EventKind::Rejected {
-                                peer: peer.ip(),
-                                status,
-                                reason: format!("connection refused: {refusal:?}"),
-                            });
-                            drop(stream);
-                            continue;
+                    let slot = loop {
+                        match connections.admit(peer.ip()) {
+                            Ok(slot) => break Some(slot),
+                            // every slot busy and none idle long: serve this one in turn
+                            Err(Refusal::Full) => {
+                                let _ =
+                                    timeout(Duration::from_millis(50), connections.freed()).await;
+                            }
+                            Err(refusal @ Refusal::PerSource) => {
+                                // closed at once: nothing is read from it, nothing is owed to it
+                                debug!(%peer, ?refusal, "connection refused");
+                                self.boxes.gateway.publish(EventKind::Rejected {
+                                    peer: peer.ip(),
+                                    status: 429,
+                                    reason: "connection refused: too many from this address".into(),
+                                });
+                                break None;
+                            }
                         }
+                    };
+                    let Some(slot) = slot else {
+                        drop(stream);
+                        continue;
                     };
                     let server = self.clone();
                     tokio::spawn(async move {
