@@ -328,12 +328,40 @@ impl Gateway {
         Ok(())
     }
 
+    /// Forgets the boxes that have not polled for `silent_ms` and have nothing waiting (no
+    /// action, no alarm order): a box registry does not grow without end with boxes long gone.
+    /// Returns those forgotten; a box that polls again is seen anew.
+    pub async fn forget_silent(&self, silent_ms: u64) -> Result<Vec<ClientId>, PortError> {
+        let now = self.now();
+        let mut forgotten = Vec::new();
+        for info in self.ports.store.clients().await? {
+            if now.0.saturating_sub(info.last_seen.0) < silent_ms {
+                continue;
+            }
+            let idle = self.ports.queue.pending(&info.id).await?.is_empty()
+                && self.ports.queue.pending_alarm(&info.id).await?.is_none();
+            if idle {
+                self.ports.store.forget_box(&info.id).await?;
+                self.lock_rotation().remove(&info.id);
+                self.pins
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&info.id);
+                forgotten.push(info.id);
+            }
+        }
+        Ok(forgotten)
+    }
+
+    fn lock_rotation(&self) -> std::sync::MutexGuard<'_, HashMap<ClientId, usize>> {
+        self.rotation
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn next_window(&self, client: &ClientId) -> usize {
         let count = self.windows.len();
-        let mut rotation = self
-            .rotation
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut rotation = self.lock_rotation();
         match rotation.get_mut(client) {
             Some(next) => {
                 let window = *next % count;

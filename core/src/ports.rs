@@ -192,6 +192,10 @@ pub trait ExchangeStore: Send + Sync + 'static {
 
     /// Forgets `client`'s pin: the next matricule seen for it is trusted.
     async fn forget_pin(&self, client: &ClientId) -> Result<(), PortError>;
+
+    /// Forgets everything kept of `client` (table, history, devices, contact, pin): it is no
+    /// longer listed until it polls again. Its queue is the [`ActionQueue`]'s, not touched.
+    async fn forget_box(&self, client: &ClientId) -> Result<(), PortError>;
 }
 
 /// Each box's FIFO of actions. Delivery does not remove; only an ack does.

@@ -20,6 +20,7 @@
 //! - `serverinfos` rotates through the watch list;
 //! - an acked scene records the devices' acknowledged state (and nothing else does);
 //! - the first matricule seen pins its box (trust on first use), until forgotten;
+//! - boxes long silent with nothing waiting are forgotten;
 //! - a box's queue is bounded: a full one refuses orders and loses nothing;
 //! - an alarm order rides in `_de67f` before the actions, within the budget, replaces a pending
 //!   one, and is acked like an action; it needs the box's key and the keypad's consent (407).
@@ -204,6 +205,53 @@ pub async fn the_first_matricule_pins_its_box(f: &Fixture) {
     assert!(
         f.gateway.check_pin(&client, &genuine).await.is_err(),
         "and pinned to it"
+    );
+}
+
+/// Boxes silent long enough with nothing waiting are forgotten (table, contact, listing); a box
+/// with an action waiting is kept; a forgotten box that polls again is seen anew.
+pub async fn silent_idle_boxes_are_forgotten(f: &Fixture) {
+    let (gone, waiting) = (id("gone"), id("waiting"));
+    let body = br#"{"version":"V37","ek":[{k:349,v:"17"}]}"#;
+    let day = 24 * 3600 * 1000;
+    for client in [&gone, &waiting] {
+        f.gateway
+            .report_status(client, &contact(NOW.0 - 2 * day), body)
+            .await
+            .expect("report");
+    }
+    f.gateway
+        .inject(Some(&waiting), &lamp(true))
+        .await
+        .expect("queued");
+    assert_eq!(
+        f.gateway.forget_silent(7 * day).await.expect("sweep"),
+        Vec::<ClientId>::new(),
+        "nobody has been silent a week"
+    );
+    assert_eq!(
+        f.gateway.forget_silent(day).await.expect("sweep"),
+        vec![gone.clone()]
+    );
+    let listed: Vec<ClientId> = f
+        .gateway
+        .clients()
+        .await
+        .expect("clients")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, vec![waiting.clone()]);
+    assert!(f.gateway.table(&gone).await.expect("table").is_empty());
+    assert_eq!(f.gateway.table(&waiting).await.expect("table").len(), 1);
+    f.gateway
+        .report_status(&gone, &contact(NOW.0), body)
+        .await
+        .expect("back");
+    assert_eq!(
+        f.gateway.clients().await.expect("clients").len(),
+        2,
+        "seen anew"
     );
 }
 

@@ -1041,6 +1041,9 @@ impl ExchangeStore for BrokenStore {
     async fn forget_pin(&self, _: &ClientId) -> Result<(), PortError> {
         Err(self.0.clone())
     }
+    async fn forget_box(&self, _: &ClientId) -> Result<(), PortError> {
+        Err(self.0.clone())
+    }
 }
 
 #[tokio::test]

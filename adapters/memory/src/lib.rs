@@ -232,6 +232,12 @@ impl ExchangeStore for MemoryStore {
         lock(&self.pins).remove(client);
         Ok(())
     }
+
+    async fn forget_box(&self, client: &ClientId) -> Result<(), PortError> {
+        lock(&self.boxes).remove(client);
+        lock(&self.pins).remove(client);
+        Ok(())
+    }
 }
 
 /// One box's queue: its actions and its pending alarm order.

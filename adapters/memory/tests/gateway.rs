@@ -80,3 +80,8 @@ async fn a_full_queue_refuses_orders_and_keeps_what_it_has() {
 async fn the_first_matricule_pins_its_box() {
     contract::the_first_matricule_pins_its_box(&memory(GatewayConfig::default())).await;
 }
+
+#[tokio::test]
+async fn silent_idle_boxes_are_forgotten() {
+    contract::silent_idle_boxes_are_forgotten(&memory(GatewayConfig::default())).await;
+}

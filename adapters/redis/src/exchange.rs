@@ -275,6 +275,43 @@ impl ExchangeStore for RedisState {
         self.read(op).await
     }
 
+    /// Every key of the box (its histories named from its table's fields) and its entry in
+    /// `essensys:clients`, in one transaction.
+    async fn forget_box(&self, client: &ClientId) -> Result<(), PortError> {
+        let keys = BoxKeys::new(client);
+        let op = async {
+            let mut fields = redis::pipe();
+            fields.hkeys(keys.exchange());
+            let (indices,): (Vec<String>,) = self.shared.redis.pipeline(&fields).await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for index in indices
+                .iter()
+                .filter_map(|f| f.parse::<u16>().ok())
+                .filter_map(|i| Index::new(i).ok())
+            {
+                pipe.del(keys.history(index)).ignore();
+            }
+            pipe.del(keys.exchange())
+                .ignore()
+                .del(keys.authinfo())
+                .ignore()
+                .del(keys.connected())
+                .ignore()
+                .del(keys.last_poll())
+                .ignore()
+                .del(keys.devices())
+                .ignore()
+                .del(keys.pin())
+                .ignore()
+                .srem(keys::CLIENTS, client.as_str())
+                .ignore();
+            self.shared.redis.pipeline::<()>(&pipe).await?;
+            Ok(())
+        };
+        self.read(op).await
+    }
+
     async fn forget_pin(&self, client: &ClientId) -> Result<(), PortError> {
         let mut pipe = redis::pipe();
         pipe.del(BoxKeys::new(client).pin()).ignore();

@@ -72,6 +72,12 @@ async fn changes_carry_the_old_value_and_history_is_bounded() {
 }
 
 #[tokio::test]
+async fn silent_idle_boxes_are_forgotten() {
+    let f = fixture().await;
+    contract::silent_idle_boxes_are_forgotten(&f).await;
+}
+
+#[tokio::test]
 async fn the_first_matricule_pins_its_box() {
     let f = fixture().await;
     contract::the_first_matricule_pins_its_box(&f).await;

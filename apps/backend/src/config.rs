@@ -43,7 +43,7 @@ pub struct Cli {
 
     /// Optional TOML file with the same settings (keys: listen, store, admin_token,
     /// admin_token_file, trusted_proxies, box_keys,
-    /// connected, watch, max_pending, reply_headroom, head_timeout_secs,
+    /// connected, watch, max_pending, forget_after_days, reply_headroom, head_timeout_secs,
     /// max_connections_per_source, request_timeout_secs, max_connections, worker_threads, log_format,
     /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs,
     /// mcp_token_file, mcp_allowed_hosts, docker_socket)
@@ -108,6 +108,11 @@ pub struct Cli {
     /// Seconds a whole request may take to arrive before the connection is closed [default: 10]
     #[arg(long, env = "ESSENSYS_REQUEST_TIMEOUT", value_name = "SECS")]
     pub request_timeout_secs: Option<u64>,
+
+    /// Days without a poll after which a box with nothing waiting is forgotten (its table,
+    /// contact and pin), checked hourly; 0 keeps every box forever [default: 30]
+    #[arg(long, env = "ESSENSYS_FORGET_AFTER_DAYS", value_name = "DAYS")]
+    pub forget_after_days: Option<u64>,
 
     /// Bytes a reverse proxy in front of the box adds to each reply's head, so that `myactions`
     /// replies still reach the box in one segment: nginx adds `Server` and `Date` (52 bytes);
@@ -220,6 +225,7 @@ struct File {
     watch: Vec<u16>,
     request_timeout_secs: Option<u64>,
     max_pending: Option<usize>,
+    forget_after_days: Option<u64>,
     reply_headroom: Option<usize>,
     head_timeout_secs: Option<u64>,
     max_connections_per_source: Option<usize>,
@@ -291,6 +297,9 @@ pub struct Settings {
     pub head_timeout: Duration,
     /// What a proxy in front adds to each reply's head.
     pub reply_headroom: usize,
+    /// How long a box with nothing waiting may stay silent before it is forgotten (`None`:
+    /// never).
+    pub forget_after: Option<Duration>,
     /// Threads serving requests (1: a single-threaded runtime).
     pub worker_threads: usize,
     /// Log format.
@@ -403,6 +412,14 @@ impl Settings {
             box_keys,
             gateway,
             request_timeout: Duration::from_secs(timeout),
+            forget_after: match cli
+                .forget_after_days
+                .or(file.forget_after_days)
+                .unwrap_or(30)
+            {
+                0 => None,
+                days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+            },
             reply_headroom: match cli.reply_headroom.or(file.reply_headroom).unwrap_or(0) {
                 n if n > essensys_legacy_http::box_api::MAX_HEADROOM => bail!(
                     "--reply-headroom {n} is more than {} bytes: a proxy adding that much \

@@ -171,6 +171,13 @@ pub async fn serve(
         tracing::info!(broker = %shown, "Home Assistant bridge on");
         bridge_task = Some(tokio::spawn(bridge.run(stopped(stop_rx.clone()))));
     }
+    let sweep_task = settings.forget_after.map(|after| {
+        tokio::spawn(forget_silent_boxes(
+            gateway.clone(),
+            after,
+            stopped(stop_rx.clone()),
+        ))
+    });
     let mcp = settings.mcp.as_ref().map(|mcp| {
         let vitals = vitals(&settings, &counters, redis.as_ref(), mqtt_status.as_ref());
         mcp.config(vitals)
@@ -250,5 +257,36 @@ pub async fn serve(
     if let Some(task) = bridge_task {
         let _ = task.await;
     }
+    if let Some(task) = sweep_task {
+        let _ = task.await;
+    }
     Ok(())
+}
+
+/// Every hour until `stop`, forgets the boxes silent for `after` with nothing waiting.
+async fn forget_silent_boxes(gateway: Arc<Gateway>, after: std::time::Duration, stop: impl Future) {
+    let sweep = async {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let silent_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+            match gateway.forget_silent(silent_ms).await {
+                Ok(forgotten) if forgotten.is_empty() => {}
+                Ok(forgotten) => {
+                    tracing::info!(
+                        ?forgotten,
+                        days = after.as_secs() / 86_400,
+                        "forgot boxes silent that long with nothing waiting"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not sweep silent boxes: retrying in an hour")
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = sweep => {}
+        _ = stop => {}
+    }
 }
