@@ -14,7 +14,7 @@
 //! Locks are std mutexes held only for in-memory work, never across an `.await`.
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, HashMap},
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex, MutexGuard,
@@ -45,12 +45,73 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A box's last values, compact: one byte per cell and one bit saying whether it was reported.
+struct Cells {
+    values: Box<[u8; 953]>,
+    reported: [u64; 15],
+}
+
+impl Cells {
+    fn new() -> Self {
+        Self {
+            values: Box::new([0; 953]),
+            reported: [0; 15],
+        }
+    }
+
+    fn get(&self, index: Index) -> Option<Value> {
+        let i = usize::from(index.get());
+        (self.reported[i / 64] & (1 << (i % 64)) != 0).then(|| Value(self.values[i]))
+    }
+
+    fn set(&mut self, index: Index, value: Value) {
+        let i = usize::from(index.get());
+        self.reported[i / 64] |= 1 << (i % 64);
+        self.values[i] = value.get();
+    }
+}
+
+/// The recent values of every changed cell, oldest first, in one vector of 8-byte samples:
+/// the cell index in the top 10 bits, the value in the next 8, the time in milliseconds in the
+/// low 46 (until the year 2200). One allocation per box instead of one per cell.
+#[derive(Default)]
+struct History(Vec<u64>);
+
+/// The low 46 bits: milliseconds.
+const MILLIS: u64 = (1 << 46) - 1;
+
+impl History {
+    fn push(&mut self, index: Index, sample: Sample) {
+        let cell = u64::from(index.get());
+        let of_cell = |packed: &u64| packed >> 54 == cell;
+        if self.0.iter().filter(|p| of_cell(p)).count() >= HISTORY_LEN {
+            if let Some(oldest) = self.0.iter().position(of_cell) {
+                self.0.remove(oldest);
+            }
+        }
+        self.0
+            .push(cell << 54 | u64::from(sample.value.get()) << 46 | (sample.at.0 & MILLIS));
+    }
+
+    fn get(&self, index: Index) -> Vec<Sample> {
+        let cell = u64::from(index.get());
+        self.0
+            .iter()
+            .filter(|&&packed| packed >> 54 == cell)
+            .map(|&packed| Sample {
+                at: Timestamp(packed & MILLIS),
+                value: Value((packed >> 46) as u8),
+            })
+            .collect()
+    }
+}
+
 /// One box's state.
 struct BoxState {
-    /// The last value of each cell, `None` where never reported.
-    values: Box<[Option<Value>; 953]>,
+    /// The last value of each cell.
+    values: Cells,
     /// The last values of each changed cell, oldest first.
-    history: HashMap<Index, VecDeque<Sample>>,
+    history: History,
     /// The acknowledged state of devices, by position in the catalog.
     devices: BTreeMap<usize, Acknowledged>,
     info: ClientInfo,
@@ -59,8 +120,8 @@ struct BoxState {
 impl BoxState {
     fn new(id: &ClientId, contact: &Contact) -> Self {
         Self {
-            values: Box::new([None; 953]),
-            history: HashMap::new(),
+            values: Cells::new(),
+            history: History::default(),
             devices: BTreeMap::new(),
             info: ClientInfo {
                 id: id.clone(),
@@ -129,24 +190,23 @@ impl ExchangeStore for MemoryStore {
             }
             let mut changes = Vec::new();
             for p in params {
-                let slot = &mut state.values[usize::from(p.index.get())];
-                if *slot == Some(p.value) {
+                let old = state.values.get(p.index);
+                if old == Some(p.value) {
                     continue;
                 }
                 changes.push(Change {
                     index: p.index,
-                    old: *slot,
+                    old,
                     new: p.value,
                 });
-                *slot = Some(p.value);
-                let history = state.history.entry(p.index).or_default();
-                if history.len() == HISTORY_LEN {
-                    history.pop_front();
-                }
-                history.push_back(Sample {
-                    at: contact.at,
-                    value: p.value,
-                });
+                state.values.set(p.index, p.value);
+                state.history.push(
+                    p.index,
+                    Sample {
+                        at: contact.at,
+                        value: p.value,
+                    },
+                );
             }
             changes
         }))
@@ -161,7 +221,7 @@ impl ExchangeStore for MemoryStore {
         let state = boxes.get(client);
         Ok(indices
             .iter()
-            .map(|i| state.and_then(|s| s.values[usize::from(i.get())]))
+            .map(|&i| state.and_then(|s| s.values.get(i)))
             .collect())
     }
 
@@ -171,15 +231,15 @@ impl ExchangeStore for MemoryStore {
             return Ok(Vec::new());
         };
         Ok(Index::all()
-            .filter_map(|i| state.values[usize::from(i.get())].map(|v| Param::new(i, v)))
+            .filter_map(|i| state.values.get(i).map(|v| Param::new(i, v)))
             .collect())
     }
 
     async fn history(&self, client: &ClientId, index: Index) -> Result<Vec<Sample>, PortError> {
         let boxes = lock(&self.boxes);
-        let samples = boxes.get(client).and_then(|s| s.history.get(&index));
-        Ok(samples
-            .map(|h| h.iter().copied().collect())
+        Ok(boxes
+            .get(client)
+            .map(|s| s.history.get(index))
             .unwrap_or_default())
     }
 
@@ -421,5 +481,52 @@ impl RecordedEvents {
 impl EventSink for RecordedEvents {
     fn publish(&self, event: &Event) {
         lock(&self.0).push(event.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_say_what_was_reported_and_history_keeps_the_last_samples_exactly() {
+        let mut cells = Cells::new();
+        let index = |n| Index::new(n).expect("index");
+        assert_eq!(cells.get(index(952)), None);
+        cells.set(index(952), Value(0));
+        cells.set(index(0), Value(255));
+        assert_eq!(
+            cells.get(index(952)),
+            Some(Value(0)),
+            "a reported 0 is not unknown"
+        );
+        assert_eq!(cells.get(index(0)), Some(Value(255)));
+        assert_eq!(cells.get(index(1)), None);
+
+        let mut history = History::default();
+        let at = Timestamp(1_796_300_000_123);
+        for n in 0..(HISTORY_LEN as u64 + 3) {
+            history.push(
+                index(349),
+                Sample {
+                    at: Timestamp(at.0 + n),
+                    value: Value(n as u8),
+                },
+            );
+        }
+        let samples = history.get(index(349));
+        assert_eq!(samples.len(), HISTORY_LEN);
+        assert_eq!(
+            samples[0],
+            Sample {
+                at: Timestamp(at.0 + 3),
+                value: Value(3)
+            }
+        );
+        assert_eq!(
+            samples.last().map(|s| s.value),
+            Some(Value(HISTORY_LEN as u8 + 2))
+        );
+        assert!(history.get(index(350)).is_empty());
     }
 }
