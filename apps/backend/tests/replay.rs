@@ -1,7 +1,11 @@
 //! The box's exact request bytes (`fixtures/box/`) replayed over real TCP against the whole
-//! backend; the raw reply bytes are snapshots (GUIDs redacted).
+//! backend: the folder through `bp-sim replay`'s engine, every case compared with its
+//! `NAME.reply` (mandatory, byte for byte but `{{guid}}`/`{{date}}`), and a session with an
+//! order whose raw reply bytes are snapshots (GUIDs redacted).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use essensys_bp_sim::replay::{self, ReplayOptions, Summary};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -11,18 +15,117 @@ use tokio::{
 mod common;
 use common::{api, start};
 
+/// `fixtures/box/`.
+fn box_dir() -> PathBuf {
+    [env!("CARGO_MANIFEST_DIR"), "..", "..", "fixtures", "box"]
+        .iter()
+        .collect()
+}
+
 fn fixture(name: &str) -> Vec<u8> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "fixtures",
-        "box",
-        name,
-    ]
-    .iter()
-    .collect();
+    let path = box_dir().join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Every outcome's line, for a failure message.
+fn report(outcomes: &[replay::ReplayOutcome]) -> String {
+    outcomes
+        .iter()
+        .map(|o| format!("== {}\n{}", o.case.name, o.describe()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `bp-sim replay fixtures/box` against a fresh backend: every `*.http` (sorted, so later
+/// cases see the state earlier ones built) must get exactly its `NAME.reply`; a missing
+/// `.reply` or any difference fails.
+#[tokio::test]
+async fn the_box_fixtures_get_exactly_their_recorded_replies() {
+    let addr = start(&[]).await;
+    let dir = box_dir();
+    let requests = std::fs::read_dir(&dir)
+        .expect("fixtures/box")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "http"))
+        .count();
+    assert!(requests >= 6, "fixtures/box lost its cases: {requests}");
+    let outcomes = replay::replay_dir(&dir, &ReplayOptions::new(addr))
+        .await
+        .expect("fixtures/box has cases");
+    let summary = Summary::of(&outcomes);
+    assert_eq!(summary.cases, requests);
+    assert!(summary.ok(), "{summary}\n{}", report(&outcomes));
+}
+
+/// The `{{guid}}` placeholder against the backend's real random guids: an order's action
+/// matches an expected file with its guid masked and its real Content-Length.
+#[tokio::test]
+async fn a_real_action_guid_matches_the_guid_placeholder() {
+    let addr = start(&[]).await;
+    let dir = std::env::temp_dir().join(format!("essensys-replay-guid-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("1-serverinfos.http"), fixture("serverinfos.http")).expect("write");
+    std::fs::write(
+        dir.join("1-serverinfos.reply"),
+        fixture("serverinfos.reply"),
+    )
+    .expect("write");
+    std::fs::write(dir.join("2-myactions.http"), fixture("myactions.http")).expect("write");
+    let params: Vec<String> = std::iter::once(r#"{"k":590,"v":"1"}"#.to_string())
+        .chain((605..=622).map(|k| {
+            let v = if k == 613 { 64 } else { 0 };
+            format!(r#"{{"k":{k},"v":"{v}"}}"#)
+        }))
+        .collect();
+    let body = format!(
+        r#"{{"_de67f":null,"actions":[{{"guid":"{{{{guid}}}}","params":[{}]}}]}}"#,
+        params.join(",")
+    );
+    let length = body.len() - "{{guid}}".len() + 36;
+    std::fs::write(
+        dir.join("2-myactions.reply"),
+        format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {length}\r\nContent-Type: application/json ;charset=UTF-8\r\n\r\n{body}"),
+    )
+    .expect("write");
+
+    let options = ReplayOptions::new(addr);
+    let (status, injected) = api(addr, "POST", "/api/admin/inject", r#"{"k":613,"v":"64"}"#).await;
+    assert_eq!(status, 409, "no box yet: {injected}");
+    // serverinfos makes the box known; then the order, then myactions carries it.
+    let first = replay::replay(
+        replay::load_cases(&dir)
+            .expect("cases")
+            .into_iter()
+            .take(1)
+            .collect(),
+        &options,
+    )
+    .await;
+    assert!(Summary::of(&first).ok(), "{}", report(&first));
+    let (status, injected) = api(addr, "POST", "/api/admin/inject", r#"{"k":613,"v":"64"}"#).await;
+    assert_eq!(status, 200, "{injected}");
+    let guid = injected
+        .split("\"guid\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a guid")
+        .to_string();
+    assert_eq!(guid.len(), 36, "{guid}");
+    let second = replay::replay(
+        replay::load_cases(&dir)
+            .expect("cases")
+            .into_iter()
+            .skip(1)
+            .collect(),
+        &options,
+    )
+    .await;
+    assert!(Summary::of(&second).ok(), "{}", report(&second));
+    let text =
+        String::from_utf8_lossy(&second[0].reply.as_ref().expect("reply").bytes).into_owned();
+    assert!(text.contains(&guid), "the real guid was sent: {text}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Sends `request` in one write; reads the reply with ONE read of at most `limit` bytes, as the

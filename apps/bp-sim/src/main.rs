@@ -3,11 +3,11 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use essensys_bp_sim::{
     load::{self, LoadConfig},
-    replay::{self, ReplayOptions},
+    replay::{self, ReplayOptions, Summary},
     BoxSim, CycleError, CycleReport, SimConfig, Timing,
 };
 use essensys_core::matricule::Key;
@@ -54,10 +54,13 @@ enum Command {
     /// Send each *.http file of a folder (sorted) as-is, print the replies, compare with NAME.reply.
     ///
     /// Each request is one write on a new connection; the reply is read once (at most 1499
-    /// bytes, 1023 for a POST /api/done/ request). When NAME.reply exists beside NAME.http, both
-    /// are compared after masking GUIDs and Date values (and Content-Length values with
-    /// --mask-length). Exits non-zero on a mismatch, a reply that did not fit in the one read,
-    /// or a request that got no reply.
+    /// bytes, 1023 for a POST /api/done/ request). Every NAME.http needs its NAME.reply beside
+    /// it: the reply must equal it byte for byte, Content-Length included, except for the
+    /// placeholders {{guid}} (any lower-case 8-4-4-4-12 hex GUID, 36 bytes) and {{date}} (an
+    /// HTTP date, 29 bytes). Exits non-zero on a missing or mismatched NAME.reply, a reply that
+    /// did not fit in the one read, a request that got no reply, or a folder without any
+    /// *.http case. With --record, each missing NAME.reply is written from the server's reply
+    /// (GUIDs and dates masked) for review: recorded cases do not pass.
     Replay(ReplayArgs),
 }
 
@@ -148,13 +151,15 @@ struct LoadArgs {
 
 #[derive(Debug, Args)]
 struct ReplayArgs {
-    /// Folder holding NAME.http requests (and optional NAME.reply expected replies).
+    /// Folder holding NAME.http requests, each with its NAME.reply expected reply.
     dir: PathBuf,
     #[command(flatten)]
     server: ServerArg,
-    /// Also mask Content-Length values before comparing.
+    /// Write each missing NAME.reply from the server's reply (GUIDs and dates masked), never
+    /// over an existing one, for a maintainer to review and commit. A recorded case is not a
+    /// pass: the run still exits non-zero.
     #[arg(long)]
-    mask_length: bool,
+    record: bool,
     #[command(flatten)]
     timing: TimingArgs,
 }
@@ -308,18 +313,12 @@ async fn run_load(args: LoadArgs) -> anyhow::Result<ExitCode> {
 
 /// `bp-sim replay`.
 async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let cases = replay::load_cases(&args.dir)
-        .with_context(|| format!("cannot read the folder {}", args.dir.display()))?;
-    if cases.is_empty() {
-        bail!("no *.http files in {}", args.dir.display());
-    }
     let options = ReplayOptions {
         server: args.server.server,
         timing: args.timing.timing(),
-        mask_length: args.mask_length,
+        record: args.record,
     };
-    let outcomes = replay::replay(cases, &options).await;
-    let mut failed = 0usize;
+    let outcomes = replay::replay_dir(&args.dir, &options).await?;
     for outcome in &outcomes {
         let case = &outcome.case;
         say!(
@@ -328,47 +327,27 @@ async fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             case.request.len(),
             case.read_limit()
         );
-        match &outcome.reply {
-            Ok(reply) => {
-                say!("{}", replay::render(&reply.bytes));
-                say!(
-                    "-- {} bytes in {:.2} ms",
-                    reply.bytes.len(),
-                    reply.elapsed.as_secs_f64() * 1000.0
-                );
-                if reply.too_long() {
-                    say!(
-                        "!! TOO LONG: the server sent {} more bytes than the {} the firmware reads",
-                        reply.later,
-                        reply.limit
-                    );
-                } else if reply.split() {
-                    say!(
-                        "!! SPLIT: {} more bytes came after the one read; the firmware would lose them",
-                        reply.later
-                    );
-                }
-                match (&outcome.diff, &case.expected) {
-                    (Some(diff), _) => say_raw!("!! MISMATCH with {}.reply\n{diff}", case.name),
-                    (None, Some(_)) => say!("-- matches {}.reply", case.name),
-                    (None, None) => say!("-- no {}.reply to compare with", case.name),
-                }
-            }
-            Err(error) => say!("!! NO REPLY: {error}"),
+        if let Ok(reply) = &outcome.reply {
+            say!("{}", replay::render(&reply.bytes));
+            say!(
+                "-- {} bytes in {:.2} ms",
+                reply.bytes.len(),
+                reply.elapsed.as_secs_f64() * 1000.0
+            );
         }
-        if !outcome.passed() {
-            failed += 1;
+        let line = outcome.describe();
+        if line.ends_with('\n') {
+            say_raw!("{line}");
+        } else {
+            say!("{line}");
         }
     }
-    say!(
-        "replay: {} cases, {} passed, {failed} failed",
-        outcomes.len(),
-        outcomes.len() - failed
-    );
-    Ok(if failed > 0 {
-        ExitCode::FAILURE
-    } else {
+    let summary = Summary::of(&outcomes);
+    say!("{summary}");
+    Ok(if summary.ok() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

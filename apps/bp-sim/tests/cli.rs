@@ -96,7 +96,7 @@ async fn replay_exits_non_zero_on_mismatch() {
         .await
         .expect("join");
     assert!(ok.status.success(), "{}", stdout(&ok));
-    assert!(stdout(&ok).contains("-- matches a.reply"));
+    assert!(stdout(&ok).contains(&format!("-- matches {}", dir.join("a.reply").display())));
 
     std::fs::write(dir.join("a.reply"), http("200 OK", "")).expect("write");
     let (addr, path) = (server.addr.to_string(), dir.display().to_string());
@@ -105,9 +105,67 @@ async fn replay_exits_non_zero_on_mismatch() {
         .expect("join");
     assert!(!bad.status.success());
     assert!(
-        stdout(&bad).contains("!! MISMATCH with a.reply"),
+        stdout(&bad).contains(&format!(
+            "!! MISMATCH with {}",
+            dir.join("a.reply").display()
+        )),
         "{}",
         stdout(&bad)
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replay_fails_without_expected_replies_and_record_is_not_a_pass() {
+    let server =
+        FakeServer::scripted(serverinfos(true, &[]), created(), created(), created()).await;
+    let dir = std::env::temp_dir().join(format!("bp-sim-cli-record-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let replay = |extra: &'static [&'static str]| {
+        let (addr, path) = (server.addr.to_string(), dir.display().to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec!["replay", path.as_str(), "--server", addr.as_str()];
+            args.extend_from_slice(extra);
+            bp_sim(&args)
+        })
+    };
+
+    // An empty folder compared nothing: a failure.
+    let empty = replay(&[]).await.expect("join");
+    assert!(!empty.status.success());
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert!(stderr.contains("compared nothing"), "{stderr}");
+
+    // A case without its .reply fails, naming the file and how to record it.
+    std::fs::write(dir.join("a.http"), fixture("done.http")).expect("write");
+    let missing = replay(&[]).await.expect("join");
+    assert!(!missing.status.success());
+    let text = stdout(&missing);
+    assert!(
+        text.contains("!! MISSING ") && text.contains("a.reply"),
+        "{text}"
+    );
+    assert!(text.contains("--record"), "{text}");
+    assert!(
+        text.contains("replay: 1 cases, 0 passed, 1 failed"),
+        "{text}"
+    );
+
+    // --record writes it and still fails: 0 passed.
+    let recorded = replay(&["--record"]).await.expect("join");
+    assert!(!recorded.status.success(), "{}", stdout(&recorded));
+    let text = stdout(&recorded);
+    assert!(text.contains("!! RECORDED "), "{text}");
+    assert!(text.contains("0 passed, 0 failed, 1 recorded"), "{text}");
+    assert_eq!(
+        std::fs::read(dir.join("a.reply")).expect("recorded"),
+        http("201 Created", "")
+    );
+
+    // Reviewed and kept: the next replay passes.
+    let ok = replay(&[]).await.expect("join");
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("replay: 1 cases, 1 passed, 0 failed"));
     let _ = std::fs::remove_dir_all(&dir);
 }
