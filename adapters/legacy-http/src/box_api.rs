@@ -170,16 +170,18 @@ impl BoxApi {
             throttle,
         } = self;
         let authorization = head.header("authorization");
-        let identified = admission.identify(authorization);
-        let identified = match (identified, admission, authorization.and_then(Pin::of)) {
-            // open mode: the first matricule seen for this id pins it
-            (Ok(client), Admission::Open, Some(pin)) => gateway
-                .check_pin(&client, &pin)
-                .await
-                .map(|()| client)
-                .map_err(|e| e.to_string()),
-            (identified, ..) => identified,
-        };
+        let mut identified = admission.identify(authorization);
+        // open mode: the first matricule seen for this id pins it (in strict mode the keys have
+        // verified the whole matricule: no digest is computed)
+        if let (Ok(client), Admission::Open) = (&identified, admission) {
+            let refused = match authorization.and_then(Pin::of) {
+                Some(pin) => gateway.check_pin(client, &pin).await.err(),
+                None => None,
+            };
+            if let Some(refusal) = refused {
+                identified = Err(refusal.to_string());
+            }
+        }
         let client = match identified {
             Ok(client) => client,
             Err(reason) => {
