@@ -61,3 +61,10 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 CI=true cargo test --workspace --locked
+
+# --- fuzzing (fuzz/, its own cargo project): each of the four targets (status parser, request
+# head + the server's slicing, inject body through the router, Order::commands) for 15 s, ~60 s
+# in all plus the build (~70 s cold); a crash fails the suite and its input is printed. Longer
+# runs: README "Fuzzing".
+fuzz/run.sh 15
+# --- end of fuzzing
