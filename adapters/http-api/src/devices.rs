@@ -3,6 +3,7 @@
 
 use axum::{extract::State, Json};
 use essensys_core::{
+    action::Command,
     alarm::AlarmCommand,
     catalog::{self, Device, DeviceKind, Group},
     gateway::{AlarmStatus, InjectError},
@@ -10,6 +11,7 @@ use essensys_core::{
         self, Alert, Select, ALERTS, APPARENT_POWER, BOX_STATE, ENERGY_FULL_HOURS, ENERGY_OFF_PEAK,
         INPUTS, SELECTS,
     },
+    merge::Queued,
     order::{DeviceOrder, RawCell, Switch},
     state::{DeviceState, Source},
     ClientId, Index, Order, Value,
@@ -18,7 +20,7 @@ use serde::Serialize;
 
 use crate::{
     admin::queue,
-    dto::{self, InjectReply},
+    dto::{self, ActionView, ClientView, InjectReply},
     error::ApiError,
     extract::{Args, Body, Segment},
     ApiState,
@@ -43,24 +45,30 @@ pub(crate) struct DeviceView {
     state_source: &'static str,
     /// When the box acknowledged it (RFC 3339), `null` if never.
     since: Option<String>,
+    /// What an order queued and not yet acknowledged will do to it (`on`, `off`, `open`,
+    /// `closed`, or `unknown` when it gives both), `null` when none is waiting.
+    pending: Option<&'static str>,
 }
 
-impl From<&DeviceState> for DeviceView {
-    fn from(device_state: &DeviceState) -> Self {
+/// The word of a light's (`on`/`off`) or a shutter's (`open`/`closed`) state.
+pub(crate) fn state_word(device: &Device, state: Switch) -> &'static str {
+    match (state, device.kind.is_switched()) {
+        (Switch::OnOrOpen, true) => "on",
+        (Switch::OffOrClose, true) => "off",
+        (Switch::OnOrOpen, false) => "open",
+        (Switch::OffOrClose, false) => "closed",
+    }
+}
+
+impl DeviceView {
+    fn new(device_state: &DeviceState, waiting: &Waiting) -> Self {
         let device = device_state.device;
         let (route, states) = if device.kind.is_switched() {
             ("lights", ["on", "off"])
         } else {
             ("shutters", ["open", "close"])
         };
-        let state = device_state
-            .state()
-            .map(|s| match (s, device.kind.is_switched()) {
-                (Switch::OnOrOpen, true) => "on",
-                (Switch::OffOrClose, true) => "off",
-                (Switch::OnOrOpen, false) => "open",
-                (Switch::OffOrClose, false) => "closed",
-            });
+        let state = device_state.state().map(|s| state_word(device, s));
         Self {
             kind: device.kind.name(),
             id: device.id,
@@ -75,7 +83,53 @@ impl From<&DeviceState> for DeviceView {
             state,
             state_source: device_state.source().name(),
             since: device_state.acknowledged.map(|a| a.at.to_string()),
+            pending: waiting.device(device),
         }
+    }
+}
+
+/// What the orders waiting for a box will do: the last word for each device and each reported
+/// mode (later orders win, as the box applies them in turn).
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    devices: Vec<(&'static Device, Option<Switch>)>,
+    cells: Vec<(Index, Value)>,
+}
+
+impl Waiting {
+    /// From the box's queue, oldest first.
+    pub(crate) fn of(queue: &[Queued]) -> Self {
+        let mut waiting = Waiting::default();
+        for queued in queue {
+            let command = &queued.action.command;
+            for update in essensys_core::state::acknowledged_by(command) {
+                waiting
+                    .devices
+                    .retain(|(d, _)| !std::ptr::eq(*d, update.device));
+                waiting.devices.push((update.device, update.state));
+            }
+            if let Command::Write(writes) = command {
+                for param in writes.params() {
+                    waiting.cells.retain(|(i, _)| *i != param.index);
+                    waiting.cells.push((param.index, param.value));
+                }
+            }
+        }
+        waiting
+    }
+
+    fn device(&self, device: &'static Device) -> Option<&'static str> {
+        self.devices
+            .iter()
+            .find(|(d, _)| std::ptr::eq(*d, device))
+            .map(|(_, state)| state.map_or("unknown", |s| state_word(device, s)))
+    }
+
+    fn cell(&self, index: Index) -> Option<Value> {
+        self.cells
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -95,6 +149,9 @@ pub(crate) struct SelectView {
     options: Vec<&'static str>,
     /// Where to POST `{"state":"<option>"}`.
     path: String,
+    /// The option an order queued and not yet acknowledged sets (its byte when it is none of
+    /// `options`), `null` when none is waiting.
+    pending: Option<String>,
 }
 
 /// `GET /api/v1/devices`.
@@ -124,51 +181,141 @@ async fn reading_box(state: &ApiState, args: &Args) -> Result<Option<ClientId>, 
 }
 
 /// `GET /api/v1/devices[?client=ID]`: every light, dimmer, shutter and the awning with the
-/// state the box last acknowledged, the reported modes, the alarm and the reported sensors.
+/// state the box last acknowledged and what waits for it, the reported modes, the alarm and
+/// the reported sensors.
 pub(crate) async fn list(
     State(state): State<ApiState>,
     args: Args,
 ) -> Result<Json<DevicesReply>, ApiError> {
-    let failed = |e| ApiError::store(e, "nothing read");
     let client = reading_box(&state, &args).await?;
+    let (house, _) = house_of(&state, client.as_ref()).await?;
+    Ok(Json(house))
+}
+
+/// `GET /api/v1/state`: the devices reply, every box seen and what waits for this one.
+#[derive(Debug, Serialize)]
+pub(crate) struct StateReply {
+    #[serde(flatten)]
+    house: DevicesReply,
+    /// Every box seen: `{"id","address","version","last_seen","online","pending"}`.
+    boxes: Vec<BoxView>,
+    /// The actions waiting for this box: `{"guid","sent","params"}`.
+    pending: Vec<ActionView>,
+}
+
+/// A box and whether it polled within the box timeout.
+#[derive(Debug, Serialize)]
+struct BoxView {
+    #[serde(flatten)]
+    client: ClientView,
+    online: bool,
+}
+
+/// `GET /api/v1/state[?client=ID]`: what the dashboard shows, in one read. Without `client`,
+/// the box most recently seen (a page must show something when several boxes are seen; it
+/// names the one it shows, and `boxes` lists the others); a box never seen is a 404.
+pub(crate) async fn house_state(
+    State(state): State<ApiState>,
+    args: Args,
+) -> Result<Json<StateReply>, ApiError> {
+    let failed = |e| ApiError::store(e, "nothing read");
+    let infos = state.gateway.clients().await.map_err(failed)?;
+    let client = match args.client()? {
+        Some(client) if infos.iter().any(|info| info.id == client) => Some(client),
+        Some(client) => {
+            let seen: Vec<&str> = infos.iter().map(|info| info.id.as_str()).collect();
+            return Err(ApiError::not_found(format!(
+                "no box {client} has been seen: boxes seen are [{}]",
+                seen.join(", ")
+            )));
+        }
+        None => infos
+            .iter()
+            .max_by_key(|info| info.last_seen)
+            .map(|info| info.id.clone()),
+    };
+    let (house, queue) = house_of(&state, client.as_ref()).await?;
+    let now = state.gateway.now();
+    let timeout_ms = u64::try_from(state.box_timeout.as_millis()).unwrap_or(u64::MAX);
+    let mut boxes = Vec::with_capacity(infos.len());
+    for info in &infos {
+        let pending = if Some(&info.id) == client.as_ref() {
+            queue.len()
+        } else {
+            state.gateway.pending(&info.id).await.map_err(failed)?.len()
+        };
+        boxes.push(BoxView {
+            online: now.0.saturating_sub(info.last_seen.0) < timeout_ms,
+            client: ClientView::new(info, pending),
+        });
+    }
+    Ok(Json(StateReply {
+        house,
+        boxes,
+        pending: queue.iter().map(ActionView::from).collect(),
+    }))
+}
+
+/// The devices reply of `client` (every state unknown when `None`) and its queue.
+async fn house_of(
+    state: &ApiState,
+    client: Option<&ClientId>,
+) -> Result<(DevicesReply, Vec<Queued>), ApiError> {
+    let failed = |e| ApiError::store(e, "nothing read");
     let Some(client) = client else {
         let unknown = essensys_core::state::device_states([]);
-        return Ok(Json(DevicesReply {
+        let none = Waiting::default();
+        let house = DevicesReply {
             client: None,
-            devices: unknown.iter().map(DeviceView::from).collect(),
-            modes: SELECTS.iter().map(|s| select_view(s, None)).collect(),
+            devices: unknown.iter().map(|d| DeviceView::new(d, &none)).collect(),
+            modes: SELECTS
+                .iter()
+                .map(|s| select_view(s, None, &none))
+                .collect(),
             alarm: None,
             reported: reported(&[]),
-        }));
+        };
+        return Ok((house, Vec::new()));
     };
-    let devices = state.gateway.device_states(&client).await.map_err(failed)?;
+    let devices = state.gateway.device_states(client).await.map_err(failed)?;
+    let queue = state.gateway.pending(client).await.map_err(failed)?;
+    let waiting = Waiting::of(&queue);
     let cells = reported_cells();
     let values = state
         .gateway
-        .read_values(&client, &cells)
+        .read_values(client, &cells)
         .await
         .map_err(failed)?;
-    let alarm = state.gateway.alarm_status(&client).await.map_err(failed)?;
+    let alarm = state.gateway.alarm_status(client).await.map_err(failed)?;
     let value_of = |index: Index| {
         values
             .iter()
             .find(|(i, _)| *i == index)
             .and_then(|(_, v)| *v)
     };
-    Ok(Json(DevicesReply {
+    let house = DevicesReply {
         client: Some(client.to_string()),
-        devices: devices.iter().map(DeviceView::from).collect(),
+        devices: devices
+            .iter()
+            .map(|d| DeviceView::new(d, &waiting))
+            .collect(),
         modes: SELECTS
             .iter()
-            .map(|s| select_view(s, value_of(s.index)))
+            .map(|s| select_view(s, value_of(s.index), &waiting))
             .collect(),
         alarm: Some(AlarmView::from(&alarm)),
         reported: reported(&values),
-    }))
+    };
+    Ok((house, queue))
 }
 
-fn select_view(select: &'static Select, value: Option<Value>) -> SelectView {
+fn select_view(select: &'static Select, value: Option<Value>, waiting: &Waiting) -> SelectView {
     let label = value.and_then(|v| select.label_of(v));
+    let pending = waiting.cell(select.index).map(|v| {
+        select
+            .label_of(v)
+            .map_or_else(|| v.get().to_string(), str::to_string)
+    });
     SelectView {
         key: select.key,
         label: select.label,
@@ -182,6 +329,7 @@ fn select_view(select: &'static Select, value: Option<Value>) -> SelectView {
         },
         options: select.labels().collect(),
         path: format!("/api/v1/modes/{}", select.key),
+        pending,
     }
 }
 

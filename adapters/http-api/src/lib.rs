@@ -21,7 +21,10 @@
 //! | `GET /api/admin/clients` | | `{"clients":[{"id","address","version","last_seen","pending"}]}` |
 //! | `GET /api/admin/actions?client=ID` | | `{"client","actions":[{"guid","sent","params":[{"k","v"}]}]}` |
 //! | `GET /api/admin/actions` | | `{"clients":[{"client","actions":[…]},…]}` (every seen box) |
-//! | `GET /api/v1/devices[?client=ID]` | | `{"client","devices":[{"kind","id","label","group","path","states","state","state_source","since"}],"modes":[…],"alarm":{…},"reported":{…}}` |
+//! | `GET /api/v1/devices[?client=ID]` | | `{"client","devices":[{"kind","id","label","group","path","states","state","state_source","since","pending"}],"modes":[{…,"pending"}],"alarm":{…},"reported":{…}}` |
+//! | `GET /api/v1/state[?client=ID]` | | the devices answer plus `"boxes":[{"id","address","version","last_seen","online","pending"}]` and `"pending":[{"guid","sent","params"}]`: what the dashboard shows |
+//! | `GET /api/v1/events[?client=ID]` | | server-sent events, one `notice` per thing that happened (see [`live`]); `Last-Event-ID` resumes |
+//! | `GET /api/v1/gateway` | | `{"version","store","uptime_s","boxes","mqtt":{"enabled","broker"},"mcp":{"enabled"},"admin_token"}` |
 //! | `POST /api/v1/lights/{id}[?client=ID]` | `{"state":"on"\|"off"}` | order reply (lights, then dimmers) |
 //! | `POST /api/v1/shutters/{id}[?client=ID]` | `{"state":"open"\|"close"}` | order reply (shutters, then the awning) |
 //! | `POST /api/v1/scenarios/{n}/launch[?client=ID]` | | order reply (stored scenarios 2–8) |
@@ -31,11 +34,14 @@
 //!
 //! A device's `state` is the last one the box **acknowledged** (`state_source`
 //! `"acknowledged"`, `since` when), `null` with `"unknown"` before; modes and the alarm are as
-//! the box reported them (`"reported"`).
+//! the box reported them (`"reported"`). `pending` is what an order queued and not yet
+//! acknowledged will make of it (`null`: nothing waits).
 //!
 //! Always open: `GET /health` (`{"status":"ok","uptime_s","boxes","store"}`, 503 `"degraded"`
 //! when the store fails), `GET /table_ref[?client=ID]` (an HTML page of every reported cell and
 //! the pending actions), `GET /debug` (`{"uptime_s","store","boxes":[ids],"server":{…}}`).
+//! `GET /` and other paths outside `/api/`: the built dashboard's files
+//! ([`ApiState::dashboard`]), or at `/` a page saying how to build it.
 //! Anything else: 404 `{"error":"no route for GET /x"}`; a known path with the wrong method: 405.
 //! Every answer is published as an `Api` event (route pattern and status) through the gateway.
 //!
@@ -50,20 +56,29 @@
 //! # Layout
 //! - `auth`: the bearer-token guard; `extract`: extractors whose rejections are JSON errors;
 //! - `dto`: the JSON shapes and their translation to core types; `error`: the error answers;
-//! - `admin`, `devices`, `ops`, `table_ref`: the handlers, by route family.
+//! - `admin`, `devices`, `ops`, `table_ref`: the handlers, by route family; `live`: the
+//!   notices and their stream; `dashboard`: the web app's files.
 
 #![deny(missing_docs)]
 
 mod admin;
 pub mod auth;
+mod dashboard;
 mod devices;
 mod dto;
 mod error;
 mod extract;
+pub mod live;
 mod ops;
 mod table_ref;
 
-use std::{fmt, net::IpAddr, sync::Arc, time::Instant};
+use std::{
+    fmt,
+    net::IpAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     middleware,
@@ -71,6 +86,7 @@ use axum::{
     Router,
 };
 use essensys_core::Gateway;
+use live::Live;
 
 /// Runtime counters of the box server, shown under `"server"` by `GET /debug`.
 pub type DebugCounters = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
@@ -95,10 +111,31 @@ pub struct ApiState {
     /// Proxies whose `X-Forwarded-For` is believed (nginx on the same machine: `127.0.0.1`).
     /// Without an admin token, the API answers only local-network clients, as these say.
     pub trusted_proxies: Arc<[IpAddr]>,
+    /// The notices `GET /api/v1/events` streams ([`Live::new`]; [`Live::none`] for none).
+    pub live: Live,
+    /// A box silent this long is shown offline (`online` in `GET /api/v1/state`).
+    pub box_timeout: Duration,
+    /// What `GET /api/v1/gateway` says of the running gateway.
+    pub about: About,
+    /// The built dashboard (a folder with `index.html`) served at `/`; `None` or a folder
+    /// without one serves a page saying how to build it.
+    pub dashboard: Option<PathBuf>,
+}
+
+/// What the gateway says of itself to the dashboard's settings page: nothing secret.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct About {
+    /// The gateway's version.
+    pub version: &'static str,
+    /// The MQTT broker as shown in logs (`host:port`, no credentials), `None` when off.
+    pub mqtt: Option<String>,
+    /// Whether MCP is served.
+    pub mcp: bool,
 }
 
 impl ApiState {
-    /// A state with no admin token, started now, and no server counters (`"server": null`).
+    /// A state with no admin token, started now, no server counters (`"server": null`), no
+    /// live notices, a 60 s box timeout and no dashboard.
     pub fn new(gateway: Arc<Gateway>, store_kind: &'static str) -> Self {
         Self {
             gateway,
@@ -107,6 +144,13 @@ impl ApiState {
             started: Instant::now(),
             debug: Arc::new(|| serde_json::Value::Null),
             trusted_proxies: Arc::new([]),
+            live: Live::none(),
+            box_timeout: Duration::from_secs(60),
+            about: About {
+                version: env!("CARGO_PKG_VERSION"),
+                ..About::default()
+            },
+            dashboard: None,
         }
     }
 }
@@ -130,6 +174,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/admin/clients", get(admin::clients))
         .route("/api/admin/clients/{id}/forget", post(admin::forget))
         .route("/api/admin/actions", get(admin::actions))
+        .route("/api/v1/state", get(devices::house_state))
+        .route("/api/v1/events", get(live::stream))
+        .route("/api/v1/gateway", get(ops::about))
         .route("/api/v1/devices", get(devices::list))
         .route("/api/v1/lights/{id}", post(devices::light))
         .route("/api/v1/shutters/{id}", post(devices::shutter))
@@ -148,7 +195,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/table_ref", get(table_ref::page))
         .route("/debug", get(ops::debug))
         .merge(guarded)
-        .fallback(ops::no_route)
+        .fallback(dashboard::fallback)
         .method_not_allowed_fallback(ops::wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)

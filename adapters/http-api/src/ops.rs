@@ -74,6 +74,28 @@ pub(crate) async fn debug(
     Json(body)
 }
 
+/// `GET /api/v1/gateway`: `{"version","store","uptime_s","boxes","mqtt":{"enabled","broker"},
+/// "mcp":{"enabled"},"admin_token"}` — what the dashboard's settings page shows; no secret.
+pub(crate) async fn about(
+    State(state): State<ApiState>,
+) -> Result<Json<serde_json::Value>, crate::error::ApiError> {
+    let boxes = state
+        .gateway
+        .clients()
+        .await
+        .map_err(|e| crate::error::ApiError::store(e, "nothing read"))?
+        .len();
+    Ok(Json(json!({
+        "version": state.about.version,
+        "store": state.store_kind,
+        "uptime_s": state.started.elapsed().as_secs(),
+        "boxes": boxes,
+        "mqtt": {"enabled": state.about.mqtt.is_some(), "broker": state.about.mqtt},
+        "mcp": {"enabled": state.about.mcp},
+        "admin_token": state.admin_token.is_some(),
+    })))
+}
+
 /// Every unknown path: 404 `{"error":"no route for GET /x"}`.
 pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {method} {}", uri.path()))

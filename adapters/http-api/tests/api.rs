@@ -1,6 +1,6 @@
 //! The router driven with `oneshot` over a gateway on the in-memory adapters.
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::{
@@ -74,12 +74,9 @@ fn api_with(store: Arc<dyn ExchangeStore>, token: Option<&str>, config: GatewayC
     let events = Arc::new(RecordedEvents::default());
     let gateway = Arc::new(Gateway::new(ports(store, events.clone()), config));
     let state = ApiState {
-        gateway: gateway.clone(),
         admin_token: token.map(str::to_string),
-        store_kind: "memory",
-        started: Instant::now(),
         debug: Arc::new(|| json!({"connections": 7})),
-        trusted_proxies: Arc::new([]),
+        ..ApiState::new(gateway.clone(), "memory")
     };
     Api {
         gateway,
@@ -1086,4 +1083,308 @@ async fn an_unavailable_store_is_503_and_a_failed_one_500_without_its_cause() {
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!reply.text.contains("WRONGTYPE"), "{}", reply.text);
     assert!(reply.error().contains("order not queued"));
+}
+
+/// A light of the catalog, by id.
+fn lamp(id: &str) -> &'static Device {
+    essensys_core::catalog::device(essensys_core::catalog::DeviceKind::Light, id).expect("lamp")
+}
+
+/// The entry of `list` whose `field` is `value`.
+fn entry<'a>(list: &'a Json, field: &str, value: &str) -> &'a Json {
+    list.as_array()
+        .and_then(|items| items.iter().find(|i| i[field] == value))
+        .unwrap_or_else(|| panic!("no {field} = {value} in {list}"))
+}
+
+#[tokio::test]
+async fn the_state_shows_what_waits_for_each_device_and_mode_and_every_box() {
+    let api = api();
+    api.seen("A").await;
+    api.seen("B").await;
+    assert_eq!(lamp("petite_chambre_3").label, "Petite chambre 3");
+    let on = api
+        .post(
+            "/api/v1/lights/petite_chambre_3?client=A",
+            r#"{"state":"on"}"#,
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.text);
+    let eco = api
+        .post("/api/v1/modes/heating_zj?client=A", r#"{"state":"Eco"}"#)
+        .await;
+    assert_eq!(eco.status, StatusCode::OK, "{}", eco.text);
+
+    let reply = api.get("/api/v1/state?client=A").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let state = reply.json();
+    assert_eq!(state["client"], "A");
+    let bedroom = entry(&state["devices"], "label", "Petite chambre 3");
+    assert_eq!(bedroom["pending"], "on");
+    assert_eq!(bedroom["state"], Json::Null, "not acknowledged yet");
+    assert_eq!(bedroom["state_source"], "unknown");
+    assert_eq!(
+        entry(&state["devices"], "id", "salon_1")["pending"],
+        Json::Null
+    );
+    let zone = entry(&state["modes"], "key", "heating_zj");
+    assert_eq!(zone["pending"], "Eco");
+    assert_eq!(
+        entry(&state["modes"], "key", "heating_zn")["pending"],
+        Json::Null
+    );
+    assert_eq!(state["pending"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        state["pending"][0]["params"][0],
+        json!({"k": 590, "v": "1"})
+    );
+    let a = entry(&state["boxes"], "id", "A");
+    assert_eq!(
+        (a["online"].clone(), a["pending"].clone()),
+        (json!(true), json!(2))
+    );
+    assert_eq!(entry(&state["boxes"], "id", "B")["pending"], 0);
+    // Without `client`, several boxes seen: the most recently seen one, named.
+    let any = api.get("/api/v1/state").await;
+    assert_eq!(any.status, StatusCode::OK, "{}", any.text);
+    let any = any.json();
+    assert!(any["client"] == "A" || any["client"] == "B", "{any}");
+    assert_eq!(any["boxes"].as_array().map(Vec::len), Some(2));
+    let stranger = api.get("/api/v1/state?client=C").await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+    assert!(stranger.error().contains("no box C"), "{}", stranger.text);
+    assert!(state["alarm"].is_object() && state["reported"].is_object());
+
+    // The box takes the orders and acknowledges the scene: the lamp's state is known.
+    let mut out = Vec::new();
+    api.gateway
+        .poll_actions(&id("A"), 1400, &mut out)
+        .await
+        .expect("poll");
+    let scene = api.gateway.pending(&id("A")).await.expect("pending")[0]
+        .action
+        .guid
+        .clone();
+    api.gateway
+        .ack(&id("A"), scene.as_str())
+        .await
+        .expect("ack");
+    let state = api.get("/api/v1/state?client=A").await.json();
+    let bedroom = entry(&state["devices"], "label", "Petite chambre 3");
+    assert_eq!(
+        (bedroom["state"].clone(), bedroom["pending"].clone()),
+        (json!("on"), Json::Null)
+    );
+    assert_eq!(
+        entry(&state["modes"], "key", "heating_zj")["pending"],
+        "Eco"
+    );
+}
+
+#[tokio::test]
+async fn the_state_before_any_box_is_every_device_unknown() {
+    let state = api().get("/api/v1/state").await.json();
+    assert_eq!(state["client"], Json::Null);
+    assert_eq!(state["boxes"], json!([]));
+    assert_eq!(state["pending"], json!([]));
+    assert_eq!(
+        entry(&state["devices"], "id", "petite_chambre_3")["state_source"],
+        "unknown"
+    );
+}
+
+#[tokio::test]
+async fn the_gateway_route_says_what_runs_and_nothing_secret() {
+    let api = api_on(Arc::new(MemoryStore::new()), Some(TOKEN));
+    let refused = api.get("/api/v1/gateway").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let about = api
+        .send(Method::GET, "/api/v1/gateway", None, Some(TOKEN))
+        .await;
+    assert_eq!(about.status, StatusCode::OK, "{}", about.text);
+    let about = about.json();
+    assert_eq!(about["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(about["store"], "memory");
+    assert_eq!(about["admin_token"], true);
+    assert_eq!(about["mqtt"], json!({"enabled": false, "broker": null}));
+    assert_eq!(about["mcp"], json!({"enabled": false}));
+    assert!(!about.to_string().contains(TOKEN));
+}
+
+/// Reads `body` until `wanted` is in it (or 5 s pass), then gives what was read.
+async fn read_until(body: Body, wanted: &str) -> String {
+    let mut body = body;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !text.contains(wanted) {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    text.push_str(&String::from_utf8_lossy(data));
+                }
+            }
+            _ => break,
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn events_stream_kept_then_live_notices_as_server_sent_events() {
+    use essensys_http_api::live::Live;
+    let (live, sink, task) = Live::new(std::time::Duration::from_secs(60));
+    let recorded = Arc::new(RecordedEvents::default());
+    let events = essensys_core::event::FanOut::new()
+        .with(recorded)
+        .with(Arc::new(sink));
+    let mut ports = ports(
+        Arc::new(MemoryStore::new()),
+        Arc::new(RecordedEvents::default()),
+    );
+    ports.events = Arc::new(events);
+    let gateway = Arc::new(Gateway::new(ports, GatewayConfig::default()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(task.run(stopped));
+    let api = Api {
+        gateway: gateway.clone(),
+        router: router(ApiState {
+            live: live.clone(),
+            ..ApiState::new(gateway, "memory")
+        }),
+        events: Arc::new(RecordedEvents::default()),
+    };
+    api.seen("A").await;
+    let queued = api
+        .post("/api/v1/lights/petite_chambre_3", r#"{"state":"on"}"#)
+        .await;
+    assert_eq!(queued.status, StatusCode::OK, "{}", queued.text);
+    let guid = queued.json()["guid"].as_str().expect("guid").to_string();
+
+    let request = Request::get("/api/v1/events?client=A")
+        .body(Body::empty())
+        .expect("request");
+    let response = api
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let text = read_until(response.into_body(), r#""type":"queued""#).await;
+    assert!(text.contains("event: notice\n"), "{text}");
+    assert!(
+        text.contains(r#""type":"box_online""#),
+        "kept notices first: {text}"
+    );
+    let queued_line = text
+        .lines()
+        .find(|l| l.contains(r#""type":"queued""#))
+        .expect("queued notice");
+    let notice: Json =
+        serde_json::from_str(queued_line.trim_start_matches("data: ")).expect("JSON");
+    assert_eq!(notice["guid"], guid.as_str());
+    assert_eq!(notice["devices"][0]["label"], "Petite chambre 3");
+
+    // After the last id it saw, a stream gets only what followed, live.
+    let last: u64 = notice["id"].as_u64().expect("id");
+    let request = Request::get("/api/v1/events")
+        .header("last-event-id", last.to_string())
+        .body(Body::empty())
+        .expect("request");
+    let response = api
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let reading = tokio::spawn(read_until(response.into_body(), r#""type":"refused""#));
+    let refused = api
+        .post("/api/v1/lights/nowhere", r#"{"state":"on"}"#)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::NOT_FOUND,
+        "a 404 queues nothing and says nothing"
+    );
+    let bad = api.post("/api/admin/inject", r#"{"k":9999,"v":"1"}"#).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let text = reading.await.expect("reader");
+    assert!(text.contains(r#""type":"refused""#), "{text}");
+    assert!(
+        !text.contains(r#""type":"queued""#),
+        "nothing before the last id: {text}"
+    );
+
+    stop.send(()).expect("stop");
+    running.await.expect("task");
+}
+
+/// A built dashboard in a fresh folder: `index.html` and one hashed asset.
+fn built_dashboard() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "essensys-dashboard-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(dir.join("assets")).expect("dir");
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>Essensys — Maison</title>",
+    )
+    .expect("index");
+    std::fs::write(dir.join("assets/app-1234.js"), "console.log(1)").expect("asset");
+    dir
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_at_the_root_and_the_api_stays_json() {
+    let dir = built_dashboard();
+    let gateway = api().gateway;
+    let served = Api {
+        router: router(ApiState {
+            dashboard: Some(dir.clone()),
+            ..ApiState::new(gateway.clone(), "memory")
+        }),
+        gateway,
+        events: Arc::new(RecordedEvents::default()),
+    };
+    let page = served.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    assert!(page.text.contains("Essensys — Maison"));
+    let asset = served.get("/assets/app-1234.js").await;
+    assert_eq!(asset.status, StatusCode::OK);
+    assert_eq!(asset.text, "console.log(1)");
+    for missing in ["/assets/nope.js", "/../Cargo.toml", "/api/v1/nope"] {
+        let reply = served.get(missing).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{missing}");
+        assert!(
+            reply.error().contains("no route"),
+            "{missing}: {}",
+            reply.text
+        );
+    }
+    let post = served.post("/", "{}").await;
+    assert_eq!(post.status, StatusCode::NOT_FOUND, "files are only read");
+    assert!(post.content_type.starts_with("application/json"));
+    std::fs::remove_dir_all(dir).expect("clean");
+
+    // Not built: the root says how to build it, the API is untouched.
+    let bare = api();
+    let page = bare.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("n'est pas construit"), "{}", page.text);
+    assert_eq!(bare.get("/health").await.status, StatusCode::OK);
+    assert_eq!(
+        bare.get("/assets/app.js").await.status,
+        StatusCode::NOT_FOUND
+    );
 }

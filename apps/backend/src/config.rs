@@ -9,6 +9,9 @@ use essensys_core::{gateway::GatewayConfig, matricule::Key, Index};
 use essensys_mqtt::{BrokerUrl, MqttOptions};
 use serde::Deserialize;
 
+/// The default `--box-timeout-secs`: a box polls every 2 or 5 s.
+const DEFAULT_BOX_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Log output format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,7 +48,7 @@ pub struct Cli {
     /// admin_token_file, trusted_proxies, box_keys,
     /// connected, watch, max_pending, forget_after_days, reply_headroom, head_timeout_secs,
     /// max_connections_per_source, request_timeout_secs, max_connections, worker_threads, log_format,
-    /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs,
+    /// mqtt_url, mqtt_password_file, mqtt_base, ha_discovery_prefix, box_timeout_secs, dashboard,
     /// mcp_token_file, mcp_allowed_hosts, docker_socket)
     #[arg(long, env = "ESSENSYS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -174,9 +177,15 @@ pub struct Cli {
     #[arg(long, env = "ESSENSYS_HA_DISCOVERY_PREFIX", value_name = "TOPIC")]
     pub ha_discovery_prefix: Option<String>,
 
-    /// Seconds without a poll after which a box is shown offline in Home Assistant [default: 60]
+    /// Seconds without a poll after which a box is shown offline, in Home Assistant and on the
+    /// dashboard [default: 60]
     #[arg(long, env = "ESSENSYS_BOX_TIMEOUT", value_name = "SECS")]
     pub box_timeout_secs: Option<u64>,
+
+    /// The built dashboard (`npm run build` in apps/dashboard) to serve at `/`; without an
+    /// index.html there, `/` says how to build it [default: apps/dashboard/dist]
+    #[arg(long, env = "ESSENSYS_DASHBOARD", value_name = "DIR")]
+    pub dashboard: Option<PathBuf>,
 
     /// Agents over MCP: serve /mcp (Streamable HTTP) and /sse + /messages (legacy SSE) on this
     /// port, each request needing `Authorization: Bearer TOKEN` [default: none, MCP is off]
@@ -237,6 +246,7 @@ struct File {
     mqtt_base: Option<String>,
     ha_discovery_prefix: Option<String>,
     box_timeout_secs: Option<u64>,
+    dashboard: Option<PathBuf>,
     mcp_token_file: Option<PathBuf>,
     #[serde(default)]
     mcp_allowed_hosts: Vec<String>,
@@ -308,6 +318,10 @@ pub struct Settings {
     pub mqtt: Option<MqttOptions>,
     /// MCP for agents, when a token is configured.
     pub mcp: Option<essensys_mcp::McpSettings>,
+    /// A box silent this long is offline (Home Assistant, dashboard).
+    pub box_timeout: Duration,
+    /// The built dashboard served at `/`.
+    pub dashboard: PathBuf,
 }
 
 impl Settings {
@@ -366,14 +380,23 @@ impl Settings {
         if let Some(max) = cli.max_pending.or(file.max_pending) {
             gateway.max_pending = at_least_one("--max-pending", max)?;
         }
+        let box_timeout = match cli.box_timeout_secs.or(file.box_timeout_secs) {
+            Some(0) => bail!("--box-timeout-secs must be at least 1 second"),
+            Some(secs) => Duration::from_secs(secs),
+            None => DEFAULT_BOX_TIMEOUT,
+        };
         let mqtt = mqtt_options(
             cli.mqtt_url.or(file.mqtt_url),
             cli.mqtt_password,
             cli.mqtt_password_file.or(file.mqtt_password_file),
             cli.mqtt_base.or(file.mqtt_base),
             cli.ha_discovery_prefix.or(file.ha_discovery_prefix),
-            cli.box_timeout_secs.or(file.box_timeout_secs),
+            box_timeout,
         )?;
+        let dashboard = cli
+            .dashboard
+            .or(file.dashboard)
+            .unwrap_or_else(|| PathBuf::from("apps/dashboard/dist"));
         let admin_token = essensys_http_api::auth::token(
             "--admin-token",
             cli.admin_token.or(file.admin_token),
@@ -451,6 +474,8 @@ impl Settings {
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
             mqtt,
             mcp,
+            box_timeout,
+            dashboard,
         })
     }
 }
@@ -488,7 +513,7 @@ fn mqtt_options(
     password_file: Option<PathBuf>,
     base: Option<String>,
     prefix: Option<String>,
-    box_timeout: Option<u64>,
+    box_timeout: Duration,
 ) -> anyhow::Result<Option<MqttOptions>> {
     let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
         if password.is_some() || password_file.is_some() {
@@ -516,11 +541,7 @@ fn mqtt_options(
     if let Some(prefix) = prefix {
         options.discovery_prefix = prefix;
     }
-    match box_timeout {
-        Some(0) => bail!("--box-timeout-secs must be at least 1 second"),
-        Some(secs) => options.box_timeout = Duration::from_secs(secs),
-        None => {}
-    }
+    options.box_timeout = box_timeout;
     for (what, value) in [
         ("--mqtt-base", &options.base),
         ("--ha-discovery-prefix", &options.discovery_prefix),

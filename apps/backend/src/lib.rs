@@ -26,7 +26,10 @@ use essensys_core::{
     Gateway,
 };
 use essensys_events::Counters;
-use essensys_http_api::ApiState;
+use essensys_http_api::{
+    live::{Live, LiveTask},
+    About, ApiState,
+};
 use essensys_legacy_http::{Admission, Server, ServerConfig};
 use essensys_memory::{MemoryQueue, MemoryStore, RandomGuids, SystemClock};
 use essensys_mqtt::Bridge;
@@ -55,6 +58,8 @@ pub struct Wiring {
     pub recorder: Arc<Recorder>,
     /// The MQTT bridge's event stream and the count of events it dropped, when configured.
     pub mqtt_events: Option<(mpsc::Receiver<Event>, Arc<AtomicU64>)>,
+    /// The dashboard's notices, and the task that makes them.
+    pub live: (Live, LiveTask),
 }
 
 /// Builds the gateway on the configured store, its events fanned out to the counters and, when
@@ -77,7 +82,11 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
         };
     let counters = Arc::new(Counters::default());
     let recorder = Arc::new(Recorder::default());
-    let mut events = FanOut::new().with(counters.clone()).with(recorder.clone());
+    let (live, live_sink, live_task) = Live::new(settings.box_timeout);
+    let mut events = FanOut::new()
+        .with(counters.clone())
+        .with(recorder.clone())
+        .with(Arc::new(live_sink));
     let mut mqtt_events = None;
     if settings.mqtt.is_some() {
         let (sink, rx) = essensys_events::channel("mqtt", MQTT_EVENTS, essensys_mqtt::wanted());
@@ -97,6 +106,7 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
         counters,
         recorder,
         mqtt_events,
+        live: (live, live_task),
     })
 }
 
@@ -157,11 +167,13 @@ pub async fn serve(
         counters,
         recorder,
         mqtt_events,
+        live: (live, live_task),
     } = wire(&settings).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let live_task = tokio::spawn(live_task.run(stopped(stop_rx.clone())));
     let mut mqtt_status: Option<(Arc<AtomicBool>, Arc<AtomicU64>)> = None;
     let mut bridge_task = None;
     if let (Some(options), Some((events, dropped))) = (settings.mqtt.clone(), mqtt_events) {
@@ -225,7 +237,23 @@ pub async fn serve(
             }
             serde_json::Value::Object(counters)
         }),
+        live,
+        box_timeout: settings.box_timeout,
+        about: About {
+            version: env!("CARGO_PKG_VERSION"),
+            mqtt: settings
+                .mqtt
+                .as_ref()
+                .map(|o| format!("{}:{}", o.broker.host, o.broker.port)),
+            mcp: settings.mcp.is_some(),
+        },
+        dashboard: Some(settings.dashboard.clone()),
     };
+    if settings.dashboard.join("index.html").is_file() {
+        tracing::info!(dir = %settings.dashboard.display(), "dashboard served at /");
+    } else {
+        tracing::info!(dir = %settings.dashboard.display(), "dashboard not built there: / says how (the API works without it)");
+    }
     let admission = if settings.box_keys.is_empty() {
         Admission::Open
     } else {
@@ -260,6 +288,7 @@ pub async fn serve(
     if let Some(task) = sweep_task {
         let _ = task.await;
     }
+    let _ = live_task.await;
     Ok(())
 }
 
