@@ -10,7 +10,7 @@ use essensys_bp_sim::{
     replay::{self, ReplayOptions, Summary},
     BoxSim, CycleError, CycleReport, SimConfig, Timing,
 };
-use essensys_core::matricule::Key;
+use essensys_core::{matricule::Key, Index, Value};
 
 /// `println!` that stops the program quietly when stdout is gone (e.g. piped into `head`)
 /// instead of panicking.
@@ -113,8 +113,30 @@ struct RunArgs {
     /// The "version" the box reports in mystatus.
     #[arg(long, default_value = "V37")]
     status_version: String,
+    /// A cell as the box's own keypad, screen or sensors set it before the first cycle, as
+    /// INDEX=VALUE (repeatable): e.g. --set 407=1 allows remote alarm orders, as the alarm
+    /// keypad does; --set 11=2 raises the washing machine's leak alert.
+    #[arg(long = "set", value_name = "INDEX=VALUE", value_parser = parse_cell)]
+    set: Vec<(Index, Value)>,
     #[command(flatten)]
     timing: TimingArgs,
+}
+
+/// `INDEX=VALUE` of `--set`: an index 0-952 and a value 0-255.
+fn parse_cell(text: &str) -> Result<(Index, Value), String> {
+    let (index, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not INDEX=VALUE (e.g. 407=1)"))?;
+    let index: u16 = index
+        .trim()
+        .parse()
+        .map_err(|_| format!("{index:?} is not an index 0-952"))?;
+    let index = Index::new(index).map_err(|e| e.to_string())?;
+    let value: u8 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a value 0-255"))?;
+    Ok((index, Value(value)))
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +228,14 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         timing: args.timing.timing(),
         ..SimConfig::new(server)
     });
+    for (index, value) in &args.set {
+        sim.set_cell(*index, *value);
+        say!(
+            "bp-sim: cell {} set to {} (as the box itself would)",
+            index.get(),
+            value.get()
+        );
+    }
     match sim.client_id() {
         Some(id) => say!("bp-sim: box {id} -> {server}"),
         None => say!("bp-sim: box without key (no Authorization header) -> {server}"),
