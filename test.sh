@@ -17,6 +17,8 @@ command -v python3 >/dev/null || need_packages+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_packages+=(python3-venv)
 # the proxy tests run a private nginx with compose/nginx/box-api.conf; compose/check.sh runs it too
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_packages+=(nginx)
+# the dashboard's browser tests drive Debian's Chromium (Playwright downloads no browser)
+[ -x /usr/bin/chromium ] || need_packages+=(chromium)
 apt_install() {
   [ ${#need_packages[@]} -eq 0 ] && return 0
   # shellcheck disable=SC2207
@@ -61,6 +63,24 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 CI=true cargo test --workspace --locked
+
+# --- the dashboard (apps/dashboard): its type check and build, the vitest unit tests, then
+# Playwright in Debian's Chromium against the backend and bp-sim just built (e2e/gateway.ts).
+# Node.js >= 20.19 is the machine's own (the gateway itself runs without it).
+if ! command -v npm >/dev/null; then
+  echo "test.sh: the dashboard's tests need Node.js >= 20.19 and npm; install them and run again" >&2
+  exit 1
+fi
+cargo build --locked -p essensys-backend -p essensys-bp-sim
+(
+  cd apps/dashboard
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  npm run build
+  npm test
+  rm -rf screenshots test-results
+  ESSENSYS_E2E_CHROMIUM=/usr/bin/chromium npm run e2e
+  echo "test.sh: screenshots of each page in apps/dashboard/screenshots/ (not committed)"
+)
 
 # --- fuzzing (fuzz/, its own cargo project): each of the four targets (status parser, request
 # head + the server's slicing, inject body through the router, Order::commands) for 15 s, ~60 s
