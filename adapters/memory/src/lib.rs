@@ -5,8 +5,8 @@
 //!   [`HISTORY_LEN`] values of each cell, contact details.
 //! - [`MemoryQueue`] implements [`ActionQueue`]: one FIFO per box (never a queue shared by
 //!   boxes), merging through [`essensys_core::merge::enqueue`].
-//! - [`SystemClock`], [`RandomGuids`]: the real time and random v4 UUIDs; [`ManualClock`],
-//!   [`CountingGuids`] and [`RecordedEvents`] are deterministic doubles for tests.
+//! - [`ManualClock`], [`CountingGuids`] and [`RecordedEvents`]: deterministic doubles for tests
+//!   (the machine's clock and random guids are `essensys-system`'s).
 //!
 //! Everything here is lost when the process stops; it must never be the only copy of an order
 //! that matters across restarts (that is the Redis adapter's job).
@@ -19,12 +19,10 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Mutex, MutexGuard,
     },
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use async_trait::async_trait;
 use essensys_core::{
-    alarm::{AlarmError, LocalTime},
     catalog::{self, Device},
     matricule::Pin,
     merge::{self, Enqueued, Queued},
@@ -393,45 +391,6 @@ impl ActionQueue for MemoryQueue {
         let mut queues = lock(&self.queues);
         let queue = queues.entry(client.clone()).or_default();
         Ok(queue.alarm.replace(alarm).map(|old| old.guid().clone()))
-    }
-}
-
-/// The system's real-time clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    /// The machine's local time (its time zone, from `TZ` or `/etc/localtime`): the house's,
-    /// on the Pi beside the box.
-    fn local_time(&self) -> Result<LocalTime, AlarmError> {
-        use chrono::{Datelike, Timelike};
-        let now = chrono::Local::now();
-        let narrow = |n: u32| u8::try_from(n).unwrap_or(u8::MAX);
-        LocalTime::new(
-            u16::try_from(now.year()).unwrap_or(0),
-            narrow(now.month()),
-            narrow(now.day()),
-            narrow(now.hour()),
-            narrow(now.minute()),
-            narrow(now.second()),
-        )
-    }
-}
-
-/// Random version-4 UUIDs: unique across processes sharing one store.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RandomGuids;
-
-impl GuidSource for RandomGuids {
-    fn next_guid(&self) -> Guid {
-        Guid::from_random(uuid::Uuid::new_v4().as_u128())
     }
 }
 

@@ -31,10 +31,11 @@ use essensys_http_api::{
     About, ApiState,
 };
 use essensys_legacy_http::{Admission, Server, ServerConfig};
-use essensys_memory::{MemoryQueue, MemoryStore, RandomGuids, SystemClock};
+use essensys_memory::{MemoryQueue, MemoryStore};
 use essensys_mqtt::Bridge;
 use essensys_prometheus::Recorder;
 use essensys_redis::{RedisOptions, RedisState};
+use essensys_system::{RandomGuids, SystemClock};
 use tokio::{
     net::TcpListener,
     sync::{mpsc, watch},

@@ -16,9 +16,9 @@ use essensys_core::{
     Gateway,
 };
 use essensys_mcp::{McpSettings, Probe, StoreHealth, Vitals};
-use essensys_memory::{RandomGuids, SystemClock};
 use essensys_prometheus::{Recorder, Sources};
 use essensys_redis::{Health, RedisOptions, RedisState};
+use essensys_system::{RandomGuids, SystemClock};
 use tokio::net::TcpListener;
 use tracing::info;
 
