@@ -228,11 +228,6 @@ impl Gateway {
         }
     }
 
-    /// The ports, for adapters that need direct reads.
-    pub fn ports(&self) -> &Ports {
-        &self.ports
-    }
-
     /// Now, by the gateway's clock.
     pub fn now(&self) -> Timestamp {
         self.ports.clock.now()

@@ -26,7 +26,7 @@ use essensys_core::{
     gateway::{GatewayConfig, Ports},
     merge::Queued,
     order::RawCell,
-    ports::Timestamp,
+    ports::{ActionQueue, Timestamp},
     ClientId, Command, Gateway, Order,
 };
 use essensys_http_api::{router, ApiState};
@@ -41,6 +41,7 @@ use tower::ServiceExt;
 struct World {
     runtime: tokio::runtime::Runtime,
     gateway: Arc<Gateway>,
+    queue: Arc<MemoryQueue>,
     router: Router,
     client: ClientId,
 }
@@ -48,10 +49,11 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
+        let queue = Arc::new(MemoryQueue::new());
         let gateway = Arc::new(Gateway::new(
             Ports {
                 store: Arc::new(MemoryStore::new()),
-                queue: Arc::new(MemoryQueue::new()),
+                queue: queue.clone(),
                 events: Arc::new(NoEvents),
                 clock: Arc::new(ManualClock::new(Timestamp(1_795_759_212_345))),
                 guids: Arc::new(CountingGuids::default()),
@@ -64,6 +66,7 @@ fn world() -> &'static World {
                 .expect("runtime"),
             router: router(ApiState::new(gateway.clone(), "memory")),
             gateway,
+            queue,
             client: ClientId::new("box1").expect("client id"),
         }
     })
@@ -75,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
         check(world, data).await;
         // Empty the queue for the next input (through the queue port: no device state is
         // recorded, so every input starts from the same gateway).
-        let queue = &world.gateway.ports().queue;
+        let queue = &world.queue;
         for queued in queue.pending(&world.client).await.expect("pending") {
             queue
                 .ack(&world.client, &queued.action.guid)

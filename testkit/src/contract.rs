@@ -7,7 +7,7 @@
 //! the adapter breaks the law. An adapter's test file has one `#[tokio::test]` per law, and adds
 //! its own checks of what only it has (keys, scripts, outages) after calling the law.
 //!
-//! The laws only see the ports (through the gateway or [`Gateway::ports`]), so they hold for
+//! The laws only see the ports (through the gateway or [`Fixture::store`]), so they hold for
 //! every adapter alike:
 //!
 //! - orders wait for a box and go to the only one;
@@ -49,6 +49,8 @@ pub const NOW: Timestamp = Timestamp(1_795_759_212_345);
 pub struct Fixture {
     /// The gateway on the adapters under test.
     pub gateway: Gateway,
+    /// The store under test itself, for laws of the port alone.
+    pub store: Arc<dyn ExchangeStore>,
     /// Everything the gateway published.
     pub events: Arc<RecordedEvents>,
 }
@@ -62,7 +64,7 @@ impl Fixture {
     ) -> Self {
         let events = Arc::new(RecordedEvents::default());
         let ports = Ports {
-            store,
+            store: store.clone(),
             queue,
             events: events.clone(),
             clock: Arc::new(ManualClock::new(NOW)),
@@ -70,6 +72,7 @@ impl Fixture {
         };
         Self {
             gateway: Gateway::new(ports, config),
+            store,
             events,
         }
     }
@@ -524,7 +527,7 @@ pub async fn status_reports_store_what_they_can(f: &Fixture) {
 /// make history, which keeps the last [`HISTORY_LEN`] samples, oldest first; no indices, no
 /// values. Leaves `box1`'s cell 349 with history from 3 015 to 3 039 ms, the last one `1`.
 pub async fn changes_carry_the_old_value_and_history_is_bounded(f: &Fixture) {
-    let store = &f.gateway.ports().store;
+    let store = &f.store;
     let client = id("box1");
     let cell = |v: u8| [Param::new(index(349), Value::from(v))];
     let first = store
