@@ -24,12 +24,12 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Mutex, MutexGuard},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, Instant},
 };
 
 use essensys_core::{
-    ports::{Acked, Contact, Timestamp},
+    ports::{Acked, Clock, Contact, Timestamp},
     reply,
     state::{Acknowledged, DeviceUpdate},
     Action, ClientId, Guid, Index, Param, Value,
@@ -145,19 +145,15 @@ struct State {
 /// The cache, the buffers and whether Redis is down.
 pub(crate) struct Outage {
     state: Mutex<State>,
-}
-
-fn now() -> Timestamp {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+    /// The gateway's clock: when Redis went down, as [`Health::Down`] says.
+    clock: Arc<dyn Clock>,
 }
 
 impl Outage {
-    /// Up, nothing cached.
-    pub(crate) fn new() -> Self {
+    /// Up, nothing cached; the time of an outage read from `clock`.
+    pub(crate) fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
+            clock,
             state: Mutex::new(State {
                 down: None,
                 cache: HashMap::new(),
@@ -183,7 +179,7 @@ impl Outage {
         if state.down.is_some() {
             return false;
         }
-        state.down = Some((Instant::now(), now()));
+        state.down = Some((Instant::now(), self.clock.now()));
         true
     }
 
@@ -367,9 +363,33 @@ mod tests {
         }
     }
 
+    fn outage() -> Outage {
+        Outage::new(Arc::new(essensys_memory::ManualClock::new(Timestamp(
+            7_000,
+        ))))
+    }
+
+    #[test]
+    fn an_outage_is_dated_by_the_gateways_clock() {
+        let outage = outage();
+        assert_eq!(outage.health(), Health::Up);
+        outage.mark_down();
+        assert!(
+            matches!(
+                outage.health(),
+                Health::Down {
+                    since: Timestamp(7_000),
+                    ..
+                }
+            ),
+            "{:?}",
+            outage.health()
+        );
+    }
+
     #[test]
     fn down_serves_the_cache_and_remembers_acks() {
-        let outage = Outage::new();
+        let outage = outage();
         let client = ClientId::default_box();
         outage.refresh(&client, (1..=3).map(launch).collect());
         assert!(outage.mark_down());
@@ -408,7 +428,7 @@ mod tests {
 
     #[test]
     fn a_failed_flush_keeps_the_newer_values() {
-        let outage = Outage::new();
+        let outage = outage();
         let client = ClientId::default_box();
         let contact = |at| Contact {
             at: Timestamp(at),
@@ -445,7 +465,7 @@ mod tests {
             catalog::{self, DeviceKind},
             order::Switch,
         };
-        let outage = Outage::new();
+        let outage = outage();
         let client = ClientId::default_box();
         let lamp = catalog::device(DeviceKind::Light, "petite_chambre_3").expect("lamp");
         let stairs = catalog::device(DeviceKind::Light, "escalier").expect("stairs");

@@ -11,7 +11,7 @@ use std::{
 };
 
 use deadpool_redis::{redis, Hook, Runtime};
-use essensys_core::ports::PortError;
+use essensys_core::ports::{Clock, PortError};
 use tokio::{sync::Notify, task::JoinHandle};
 
 use crate::{
@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// How to reach Redis. (Its `Debug` masks the URL's password.)
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RedisOptions {
     /// `redis://[:PASSWORD@]HOST:PORT/DB`.
     pub url: String,
@@ -32,6 +32,8 @@ pub struct RedisOptions {
     /// Connections kept for transactions (`push`); box requests share one multiplexed
     /// connection (default 8).
     pub pool_size: usize,
+    /// The gateway's clock (default the machine's): dates an outage in [`Health::Down`].
+    pub clock: Arc<dyn Clock>,
 }
 
 impl RedisOptions {
@@ -41,6 +43,7 @@ impl RedisOptions {
             url: url.into(),
             op_timeout: Duration::from_secs(1),
             pool_size: 8,
+            clock: Arc::new(essensys_system::SystemClock),
         }
     }
 }
@@ -145,7 +148,7 @@ impl RedisState {
             .map_err(|e| RedisError::Pool(e.to_string()))?;
         let shared = Arc::new(Shared {
             redis: Redis::new(pool, op, round_trips),
-            outage: Outage::new(),
+            outage: Outage::new(options.clock.clone()),
             shown_url,
             wake: Notify::new(),
             flushing: tokio::sync::Mutex::new(()),

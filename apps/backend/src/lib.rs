@@ -22,7 +22,7 @@ use anyhow::Context;
 use essensys_core::{
     event::FanOut,
     gateway::Ports,
-    ports::{ActionQueue, Event, ExchangeStore},
+    ports::{ActionQueue, Clock, Event, ExchangeStore},
     Gateway,
 };
 use essensys_events::Counters;
@@ -67,6 +67,7 @@ pub struct Wiring {
 /// configured, the MQTT bridge. A Redis store that cannot be reached yet is not an error: the
 /// adapter says so, serves the box from its local cache and reconnects by itself.
 pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (store, queue, redis): (Arc<dyn ExchangeStore>, Arc<dyn ActionQueue>, _) =
         match &settings.store {
             StoreKind::Memory => (
@@ -75,7 +76,11 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
                 None,
             ),
             StoreKind::Redis(url) => {
-                let state = RedisState::connect(RedisOptions::new(url.clone()))
+                let options = RedisOptions {
+                    clock: clock.clone(),
+                    ..RedisOptions::new(url.clone())
+                };
+                let state = RedisState::connect(options)
                     .await
                     .with_context(|| format!("cannot use the Redis store {}", redact_url(url)))?;
                 (state.clone(), state.clone(), Some(state))
@@ -98,7 +103,7 @@ pub async fn wire(settings: &Settings) -> anyhow::Result<Wiring> {
         store,
         queue,
         events: Arc::new(events),
-        clock: Arc::new(SystemClock),
+        clock,
         guids: Arc::new(RandomGuids),
     };
     Ok(Wiring {

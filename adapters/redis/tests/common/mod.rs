@@ -56,8 +56,9 @@ pub async fn fixture_with(config: GatewayConfig) -> Fixture {
 }
 
 pub fn gateway_on(state: &Arc<RedisState>) -> (Gateway, Arc<RecordedEvents>) {
-    let contract::Fixture { gateway, events } =
-        contract::Fixture::new(state.clone(), state.clone(), GatewayConfig::default());
+    let contract::Fixture {
+        gateway, events, ..
+    } = contract::Fixture::new(state.clone(), state.clone(), GatewayConfig::default());
     (gateway, events)
 }
 
