@@ -48,14 +48,15 @@
 //! - [`house`]: the simulated exchange [`Table`] and [`House`] (lamps, shutters), and how an
 //!   action changes them (writes, then 590 last, scenario masks).
 //! - [`exchange`]: one firmware-style request: connect, one write, one read, overflow check, RST.
-//! - [`sim`]: [`BoxSim`], one box running firmware cycles, with [`CycleReport`] and
-//!   [`CycleError`].
+//! - [`sim`]: [`BoxSim`], one box running firmware cycles, with its [`CycleReport`].
+//! - [`error`]: [`CycleError`], what ends a cycle (and [`Phase`], what timed out).
 //! - [`load`]: a fleet of boxes against one server, with latency percentiles.
 //! - [`replay`]: send captured `*.http` requests and compare the replies with `*.reply` files.
 
 #![deny(missing_docs)]
 
 mod alarm;
+pub mod error;
 pub mod exchange;
 pub mod house;
 pub mod judge;
@@ -64,14 +65,12 @@ pub mod replay;
 pub mod request;
 pub mod sim;
 
+pub use error::{CycleError, Phase};
 pub use exchange::Timing;
 pub use house::{DeviceChange, DeviceState, House, Table};
 pub use judge::{AlarmOrder, ReceivedAction};
 pub use request::StatusItem;
-pub use sim::{
-    AlarmOutcome, BoxSim, CycleError, CycleReport, Endpoint, ExecutedAction, Phase, ReplyStat,
-    SimConfig,
-};
+pub use sim::{AlarmOutcome, BoxSim, CycleReport, Endpoint, ExecutedAction, ReplyStat, SimConfig};
 
 /// The most bytes the firmware reads of a reply: one `recv()` into a 1500-byte buffer that it
 /// NUL-terminates.
