@@ -32,15 +32,18 @@
 //! - **Be the server's source of truth for protocol rules.** It re-implements the firmware's view
 //!   of the protocol *independently, on purpose*, from `legacy-protocol.md`: it does not call
 //!   core's reply encoders, its status parser or its alarm cipher, so that a bug there shows up
-//!   as a disagreement here instead of being shared. From `essensys-core` it only takes the
-//!   vocabulary and data: [`Index`](essensys_core::Index), [`Value`](essensys_core::Value), the
-//!   matricule ([`Key`](essensys_core::matricule::Key)), the device catalog and the LSB-first
-//!   binary-string helper.
+//!   as a disagreement here instead of being shared. It keeps its own copy of the device
+//!   catalog and of each cell's server access ([`catalog`]). From `essensys-core` it takes the
+//!   vocabulary: [`Index`](essensys_core::Index), [`Value`](essensys_core::Value),
+//!   [`DeviceKind`](essensys_core::catalog::DeviceKind), and for now the matricule
+//!   ([`Key`](essensys_core::matricule::Key)) and the LSB-first binary-string helper.
 //! - **Start a firmware download.** A `"newversion":"V<n>"` is reported as
 //!   [`CycleError::OtaRequested`]; OTA is not implemented.
 //! - Echo the box key: only the client id (the matricule's public half) is ever printed.
 //!
 //! # Layout
+//! - [`catalog`]: bp-sim's own copy of the facts it acts on: the device table (mask cell and
+//!   bit of every light and shutter) and each cell's name and server access.
 //! - [`request`]: the exact bytes of the four requests (`serverinfos`, `mystatus`, `myactions`,
 //!   `done`) and of the `mystatus` body.
 //! - [`judge`]: how the firmware judges a reply buffer (status substrings, `isconnected`,
@@ -56,6 +59,7 @@
 #![deny(missing_docs)]
 
 mod alarm;
+pub mod catalog;
 pub mod error;
 pub mod exchange;
 pub mod house;
