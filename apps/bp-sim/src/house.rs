@@ -26,11 +26,11 @@
 
 use std::fmt;
 
-use essensys_core::{codec, Index, Param, Value};
+use essensys_core::{Index, Param, Value};
 
 use crate::{
     catalog::{self, Device, DeviceKind},
-    TABLE_SIZE,
+    codec, TABLE_SIZE,
 };
 
 /// The scenario trigger cell.
@@ -49,8 +49,6 @@ const MASKS_LEN: usize = 18;
 const BLOCK_START: u16 = SLOTS_START + MASKS_OFFSET;
 /// The box's remote key cells (write-only).
 const KEY_CELLS: std::ops::RangeInclusive<u16> = 922..=937;
-/// Cells reported as LSB-first binary strings (Alerte, EtatBP1, EtatBP2).
-const BINARY_CELLS: [u16; 3] = [11, 920, 921];
 
 /// The box's exchange table: 953 one-byte cells.
 ///
@@ -95,12 +93,7 @@ impl Table {
             Some(info) if info.readable() => {}
             _ => return "0".into(),
         }
-        let value = Value(self.cell(raw));
-        if BINARY_CELLS.contains(&raw) {
-            String::from_utf8_lossy(&codec::to_binary(value)).into_owned()
-        } else {
-            value.get().to_string()
-        }
+        codec::reported(raw, self.cell(raw))
     }
 
     /// A cell by raw index known to be in range.

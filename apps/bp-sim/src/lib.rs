@@ -36,7 +36,8 @@
 //!   catalog and of each cell's server access ([`catalog`]). From `essensys-core` it takes the
 //!   vocabulary: [`Index`](essensys_core::Index), [`Value`](essensys_core::Value),
 //!   [`DeviceKind`](essensys_core::catalog::DeviceKind), and for now the matricule
-//!   ([`Key`](essensys_core::matricule::Key)) and the LSB-first binary-string helper.
+//!   ([`Key`](essensys_core::matricule::Key)). The LSB-first binary strings of cells
+//!   11/920/921 are its own too (`codec`).
 //! - **Start a firmware download.** A `"newversion":"V<n>"` is reported as
 //!   [`CycleError::OtaRequested`]; OTA is not implemented.
 //! - Echo the box key: only the client id (the matricule's public half) is ever printed.
@@ -60,6 +61,7 @@
 
 mod alarm;
 pub mod catalog;
+mod codec;
 pub mod error;
 pub mod exchange;
 pub mod house;
