@@ -6,7 +6,8 @@
 
 use aes::Aes256;
 use cbc::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
-use essensys_core::matricule::Key;
+
+use crate::key::BoxKey;
 
 /// What the firmware finds in the decrypted text (it only searches for the two words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub(crate) enum AlarmWord {
 }
 
 /// Decrypts `obl` with `key`: the plaintext, or why it cannot be read.
-pub(crate) fn decrypt(key: &Key, obl: &str) -> Result<String, String> {
+pub(crate) fn decrypt(key: &BoxKey, obl: &str) -> Result<String, String> {
     let mut bytes = Vec::new();
     for (n, item) in obl.split(';').enumerate() {
         let valid = !item.is_empty() && item.len() <= 3 && item.bytes().all(|b| b.is_ascii_digit());

@@ -30,7 +30,9 @@ use essensys_core::{Index, Param, Value};
 
 use crate::{
     catalog::{self, Device, DeviceKind},
-    codec, TABLE_SIZE,
+    codec,
+    key::CELLS as KEY_CELLS,
+    TABLE_SIZE,
 };
 
 /// The scenario trigger cell.
@@ -47,8 +49,6 @@ const MASKS_OFFSET: u16 = 13;
 const MASKS_LEN: usize = 18;
 /// The first mask cell of slot 1 (605).
 const BLOCK_START: u16 = SLOTS_START + MASKS_OFFSET;
-/// The box's remote key cells (write-only).
-const KEY_CELLS: std::ops::RangeInclusive<u16> = 922..=937;
 
 /// The box's exchange table: 953 one-byte cells.
 ///

@@ -35,9 +35,10 @@
 //!   as a disagreement here instead of being shared. It keeps its own copy of the device
 //!   catalog and of each cell's server access ([`catalog`]). From `essensys-core` it takes the
 //!   vocabulary: [`Index`](essensys_core::Index), [`Value`](essensys_core::Value),
-//!   [`DeviceKind`](essensys_core::catalog::DeviceKind), and for now the matricule
-//!   ([`Key`](essensys_core::matricule::Key)). The LSB-first binary strings of cells
-//!   11/920/921 are its own too (`codec`).
+//!   [`DeviceKind`](essensys_core::catalog::DeviceKind), and the 32 digits of a configured
+//!   [`Key`](essensys_core::matricule::Key). The LSB-first binary strings of cells 11/920/921
+//!   (`codec`) and the key cells, matricule and client id derived from the digits (`key`) are
+//!   its own too, each tested on the documents' examples and against core's.
 //! - **Start a firmware download.** A `"newversion":"V<n>"` is reported as
 //!   [`CycleError::OtaRequested`]; OTA is not implemented.
 //! - Echo the box key: only the client id (the matricule's public half) is ever printed.
@@ -66,6 +67,7 @@ pub mod error;
 pub mod exchange;
 pub mod house;
 pub mod judge;
+mod key;
 pub mod load;
 pub mod replay;
 pub mod request;

@@ -34,6 +34,7 @@ use crate::{
     exchange::{exchange, Timing},
     house::{self, DeviceChange, House, Table},
     judge::{self, AlarmOrder, CREATED_201},
+    key::{self, BoxKey},
     request::{self, StatusItem},
     DONE_READ_LIMIT, READ_LIMIT, REQUEST_LIMIT,
 };
@@ -57,7 +58,8 @@ const ETAT_BP1: u16 = 920;
 pub struct SimConfig {
     /// The server to talk to. The sim connects to this address and nowhere else.
     pub server: SocketAddr,
-    /// The box's 32-digit key; `None` sends no `Authorization` header at all.
+    /// The box's 32-digit key; `None` sends no `Authorization` header at all. Only its digits
+    /// are taken: the sim derives the key cells, the matricule and the client id itself.
     pub key: Option<Key>,
     /// The `"version"` the box puts in `mystatus` (`V37` for this firmware).
     pub version: String,
@@ -184,6 +186,8 @@ pub struct CycleReport {
 pub struct BoxSim {
     /// How it was set up (the key may change if the server writes the key cells).
     config: SimConfig,
+    /// The current key, as the sim reads it (`config.key` follows it).
+    key: Option<BoxKey>,
     /// The `Authorization` value derived from the current key.
     matricule: Option<String>,
     /// The exchange table the box reports from.
@@ -210,17 +214,25 @@ impl std::fmt::Debug for BoxSim {
 impl BoxSim {
     /// A box with a fresh [`Table`] (its key cells holding the configured key) and a [`House`]
     /// with everything off and closed. Nothing is sent until [`BoxSim::cycle`].
+    ///
+    /// # Panics
+    /// If the configured [`Key`] does not hold 32 ASCII digits (core's `Key::parse` guarantees
+    /// it; the sim checks rather than trusts it).
     pub fn new(config: SimConfig) -> Self {
+        let key = config.key.as_ref().map(|key| {
+            BoxKey::of(key).unwrap_or_else(|| panic!("the configured key is not 32 ASCII digits"))
+        });
         let mut table = Table::new();
-        if let Some(key) = &config.key {
-            for (cell, value) in (922u16..).zip(key.to_cells()) {
+        if let Some(key) = &key {
+            for (cell, value) in key::CELLS.zip(key.to_cells()) {
                 if let Ok(index) = Index::new(cell) {
-                    table.set(index, value);
+                    table.set(index, Value(value));
                 }
             }
         }
         Self {
-            matricule: config.key.as_ref().map(Key::matricule),
+            matricule: key.as_ref().map(BoxKey::matricule),
+            key,
             config,
             table,
             house: House::new(),
@@ -242,7 +254,7 @@ impl BoxSim {
 
     /// The client id the server sees for this box (`None` without a key).
     pub fn client_id(&self) -> Option<ClientId> {
-        self.config.key.as_ref().map(Key::client_id)
+        self.key.as_ref().map(BoxKey::client_id)
     }
 
     /// The lamps and shutters.
@@ -371,11 +383,7 @@ impl BoxSim {
     /// Handles a `_de67f` order (module doc).
     async fn alarm(&mut self, order: AlarmOrder) -> Result<(), CycleError> {
         let allowed = self.cell(ALARM_ACCESS) != 0;
-        let decrypted = self
-            .config
-            .key
-            .as_ref()
-            .map(|key| alarm::decrypt(key, &order.obl));
+        let decrypted = self.key.as_ref().map(|key| alarm::decrypt(key, &order.obl));
         let plaintext = decrypted.as_ref().and_then(|d| d.as_ref().ok()).cloned();
         let reading = match &decrypted {
             Some(Ok(text)) => format!("{text:?}"),
@@ -460,21 +468,28 @@ impl BoxSim {
 
     /// After a write to the key cells: use the key they now hold, if any and if valid.
     fn adopt_key_cells(&mut self) {
-        if self.config.key.is_none() {
+        if self.key.is_none() {
             return;
         }
-        let mut cells = [Value(0); 16];
-        for (slot, cell) in cells.iter_mut().zip(922u16..) {
-            *slot = Value(self.cell(cell));
+        let mut cells = [0u8; 16];
+        for (slot, cell) in cells.iter_mut().zip(key::CELLS) {
+            *slot = self.cell(cell);
         }
-        match Key::from_cells(cells) {
-            Ok(key) if Some(&key) != self.config.key.as_ref() => {
+        match BoxKey::from_cells(cells) {
+            Ok(key) if Some(&key) != self.key.as_ref() => {
                 self.last.changes.push(format!(
                     "box key changed: from the next request the box authenticates as client {}",
                     key.client_id()
                 ));
                 self.matricule = Some(key.matricule());
-                self.config.key = Some(key);
+                match key.to_core() {
+                    Some(core) => self.config.key = Some(core),
+                    None => self.last.changes.push(
+                        "core's Key refuses the new 32 digits: config().key keeps the old key"
+                            .to_string(),
+                    ),
+                }
+                self.key = Some(key);
             }
             Ok(_) => {}
             Err(error) => self
@@ -507,7 +522,7 @@ mod tests {
     #[test]
     fn debug_hides_the_key_and_the_matricule() {
         let key = Key::parse("12345678901234567890123456789012").expect("key");
-        let matricule = key.matricule();
+        let matricule = BoxKey::of(&key).expect("32 digits").matricule();
         let sim = BoxSim::new(SimConfig {
             key: Some(key),
             ..SimConfig::new(([127, 0, 0, 1], 8080).into())
