@@ -171,7 +171,7 @@ impl CycleError {
     }
 
     /// Whether the failing request got no reply at all (so it is not in
-    /// [`CycleReport::replies`]).
+    /// [`CycleReport::replies`](crate::CycleReport::replies)).
     pub fn is_transport(&self) -> bool {
         matches!(
             self,

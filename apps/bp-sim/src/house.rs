@@ -180,7 +180,7 @@ impl fmt::Display for DeviceState {
 /// One device that changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceChange {
-    /// The device, from bp-sim's [catalog](crate::catalog).
+    /// The device, from bp-sim's own [`crate::catalog`].
     pub device: &'static Device,
     /// Its state before.
     pub from: DeviceState,

@@ -29,16 +29,18 @@
 //! - **Connect anywhere but the server it is given.** Addresses are socket addresses, never
 //!   names: there is no DNS, no `mon.essensys.fr` look-up (the `host` header is only bytes).
 //!   `bp-sim load` refuses a non-loopback address unless told otherwise.
-//! - **Be the server's source of truth for protocol rules.** It re-implements the firmware's view
-//!   of the protocol *independently, on purpose*, from `legacy-protocol.md`: it does not call
-//!   core's reply encoders, its status parser or its alarm cipher, so that a bug there shows up
-//!   as a disagreement here instead of being shared. It keeps its own copy of the device
-//!   catalog and of each cell's server access ([`catalog`]). From `essensys-core` it takes the
-//!   vocabulary: [`Index`](essensys_core::Index), [`Value`](essensys_core::Value),
-//!   [`DeviceKind`](essensys_core::catalog::DeviceKind), and the 32 digits of a configured
-//!   [`Key`](essensys_core::matricule::Key). The LSB-first binary strings of cells 11/920/921
-//!   (`codec`) and the key cells, matricule and client id derived from the digits (`key`) are
-//!   its own too, each tested on the documents' examples and against core's.
+//! - **Be the server's source of truth for protocol rules, or take its facts from core.** It
+//!   re-implements the firmware's view of the protocol *independently, on purpose*, from
+//!   `legacy-protocol.md`, `exchange-table.md` and the data files: it does not call core's reply
+//!   encoders, status parser, alarm cipher, catalog, codec or matricule code, so that a wrong
+//!   rule or fact there shows up as a disagreement here instead of being shared. Its own copies
+//!   are the device table and each cell's name and access ([`catalog`]), the LSB-first binary
+//!   strings of cells 11/920/921 (`codec`), and the key cells, MD5, matricule and client id
+//!   (`key`); each is tested on the documents' examples and against core's. From
+//!   `essensys-core` it takes only vocabulary: [`Index`](essensys_core::Index),
+//!   [`Value`](essensys_core::Value), [`Param`](essensys_core::Param),
+//!   [`ClientId`](essensys_core::ClientId), [`DeviceKind`](essensys_core::catalog::DeviceKind),
+//!   and the 32 digits of a configured [`Key`](essensys_core::matricule::Key).
 //! - **Start a firmware download.** A `"newversion":"V<n>"` is reported as
 //!   [`CycleError::OtaRequested`]; OTA is not implemented.
 //! - Echo the box key: only the client id (the matricule's public half) is ever printed.
@@ -46,6 +48,8 @@
 //! # Layout
 //! - [`catalog`]: bp-sim's own copy of the facts it acts on: the device table (mask cell and
 //!   bit of every light and shutter) and each cell's name and server access.
+//! - `codec`, `key` (private): the value text the box reports in `mystatus`; the box key's
+//!   cells 922–937, its matricule and its client id.
 //! - [`request`]: the exact bytes of the four requests (`serverinfos`, `mystatus`, `myactions`,
 //!   `done`) and of the `mystatus` body.
 //! - [`judge`]: how the firmware judges a reply buffer (status substrings, `isconnected`,
