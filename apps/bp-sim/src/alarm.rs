@@ -6,7 +6,8 @@
 
 use aes::Aes256;
 use cbc::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
-use essensys_core::matricule::Key;
+
+use crate::key::BoxKey;
 
 /// What the firmware finds in the decrypted text (it only searches for the two words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub(crate) enum AlarmWord {
 }
 
 /// Decrypts `obl` with `key`: the plaintext, or why it cannot be read.
-pub(crate) fn decrypt(key: &Key, obl: &str) -> Result<String, String> {
+pub(crate) fn decrypt(key: &BoxKey, obl: &str) -> Result<String, String> {
     let mut bytes = Vec::new();
     for (n, item) in obl.split(';').enumerate() {
         let valid = !item.is_empty() && item.len() <= 3 && item.bytes().all(|b| b.is_ascii_digit());
@@ -53,5 +54,42 @@ pub(crate) fn word(plaintext: &str) -> Option<AlarmWord> {
         Some(AlarmWord::On)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The placeholder key of `legacy-protocol.md` §5.
+    fn placeholder() -> BoxKey {
+        BoxKey::from_digits(b"12345678901234567890123456789012").expect("32 digits")
+    }
+
+    /// Ciphertexts made outside Rust, with `openssl enc -aes-256-cbc` (PKCS#7 padding is its
+    /// default): `-K` = hex of the 32 ASCII digits of the placeholder key, `-iv` = hex of
+    /// `767179c7a2bff196` (the first 16 characters of its MD5 hex), as §6 prescribes.
+    #[test]
+    fn decrypts_what_openssl_encrypts_with_the_documented_key_and_iv() {
+        let on = "82;29;114;166;182;135;163;91;139;157;210;72;22;6;147;68;133;56;192;40;57;234;88;174;218;202;236;143;59;91;209;133";
+        let off = "135;121;230;201;138;188;134;106;170;8;83;238;247;117;39;130;72;14;216;234;80;0;43;98;211;129;134;191;255;116;11;115";
+        let text = decrypt(&placeholder(), on);
+        assert_eq!(text.as_deref(), Ok("ALARMEON_20131210_055554"));
+        assert_eq!(word("ALARMEON_20131210_055554"), Some(AlarmWord::On));
+        let text = decrypt(&placeholder(), off);
+        assert_eq!(text.as_deref(), Ok("ALARMEOFF_20131210_055554"));
+        assert_eq!(word("ALARMEOFF_20131210_055554"), Some(AlarmWord::Off));
+    }
+
+    #[test]
+    fn an_unreadable_obl_says_why() {
+        assert!(decrypt(&placeholder(), "1;2;3").is_err_and(|e| e.contains("3 bytes")));
+        assert!(decrypt(&placeholder(), "256").is_err_and(|e| e.contains("item 1")));
+        let other = BoxKey::from_digits(b"00000000000000000000000000000001").expect("digits");
+        let on = "82;29;114;166;182;135;163;91;139;157;210;72;22;6;147;68;133;56;192;40;57;234;88;174;218;202;236;143;59;91;209;133";
+        assert_ne!(
+            decrypt(&other, on).as_deref(),
+            Ok("ALARMEON_20131210_055554")
+        );
     }
 }

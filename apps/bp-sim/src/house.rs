@@ -26,12 +26,14 @@
 
 use std::fmt;
 
-use essensys_core::{
-    catalog::{self, Device, DeviceKind},
-    codec, Index, Param, Value,
-};
+use essensys_core::{Index, Param, Value};
 
-use crate::TABLE_SIZE;
+use crate::{
+    catalog::{self, Device, DeviceKind},
+    codec,
+    key::CELLS as KEY_CELLS,
+    TABLE_SIZE,
+};
 
 /// The scenario trigger cell.
 const SCENARIO: u16 = 590;
@@ -47,10 +49,6 @@ const MASKS_OFFSET: u16 = 13;
 const MASKS_LEN: usize = 18;
 /// The first mask cell of slot 1 (605).
 const BLOCK_START: u16 = SLOTS_START + MASKS_OFFSET;
-/// The box's remote key cells (write-only).
-const KEY_CELLS: std::ops::RangeInclusive<u16> = 922..=937;
-/// Cells reported as LSB-first binary strings (Alerte, EtatBP1, EtatBP2).
-const BINARY_CELLS: [u16; 3] = [11, 920, 921];
 
 /// The box's exchange table: 953 one-byte cells.
 ///
@@ -91,18 +89,11 @@ impl Table {
     /// `"0"` for an index ≥ 953 or one the server may not read (catalog access `W` or `-`),
     /// an 8-character LSB-first binary string for 11/920/921, decimal otherwise.
     pub fn reported(&self, raw: u16) -> String {
-        let Ok(index) = Index::new(raw) else {
-            return "0".into();
-        };
-        if !index.info().access.readable() {
-            return "0".into();
+        match catalog::cell(raw) {
+            Some(info) if info.readable() => {}
+            _ => return "0".into(),
         }
-        let value = self.get(index);
-        if BINARY_CELLS.contains(&raw) {
-            String::from_utf8_lossy(&codec::to_binary(value)).into_owned()
-        } else {
-            value.get().to_string()
-        }
+        codec::reported(raw, self.cell(raw))
     }
 
     /// A cell by raw index known to be in range.
@@ -153,7 +144,7 @@ pub enum DeviceState {
 impl DeviceState {
     /// The state a device of that kind starts in: off, or closed (awning raised).
     pub fn initial(kind: DeviceKind) -> Self {
-        if kind.is_switched() {
+        if catalog::switched(kind) {
             DeviceState::Off
         } else {
             DeviceState::Closed
@@ -162,7 +153,7 @@ impl DeviceState {
 
     /// The state its `on_or_open` mask bit puts a device of that kind in.
     fn on_or_open(kind: DeviceKind) -> Self {
-        if kind.is_switched() {
+        if catalog::switched(kind) {
             DeviceState::On
         } else {
             DeviceState::Open
@@ -189,7 +180,7 @@ impl fmt::Display for DeviceState {
 /// One device that changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceChange {
-    /// The device, from the catalog.
+    /// The device, from bp-sim's own [`crate::catalog`].
     pub device: &'static Device,
     /// Its state before.
     pub from: DeviceState,
@@ -242,8 +233,8 @@ impl House {
     /// slot order; see the module doc for the both-bits rule.
     fn apply_masks(&mut self, masks: &[u8; MASKS_LEN], effects: &mut Effects) {
         for (device, state) in catalog::devices().iter().zip(self.states.iter_mut()) {
-            let mask_of = |cell: Index| -> u8 {
-                let offset = usize::from(cell.get().wrapping_sub(BLOCK_START));
+            let mask_of = |cell: u16| -> u8 {
+                let offset = usize::from(cell.wrapping_sub(BLOCK_START));
                 masks.get(offset).copied().unwrap_or(0)
             };
             let on = mask_of(device.on_or_open) & device.bit != 0;
@@ -303,14 +294,14 @@ pub(crate) fn execute(table: &mut Table, house: &mut House, params: &[Param]) ->
     let mut effects = Effects::default();
     for param in params.iter().filter(|p| p.index.get() != SCENARIO) {
         let raw = param.index.get();
-        let info = param.index.info();
-        if !info.access.writable() {
+        let Some(info) = catalog::cell(raw).filter(|info| info.writable()) else {
+            let name = catalog::cell(raw).map_or("?", |info| info.name);
             effects.lines.push(format!(
-                "write {} to cell {raw} ({}) ignored: the box does not let the server write it",
-                param.value, info.name
+                "write {} to cell {raw} ({name}) ignored: the box does not let the server write it",
+                param.value
             ));
             continue;
-        }
+        };
         let old = table.get(param.index);
         table.set(param.index, param.value);
         if KEY_CELLS.contains(&raw) {
@@ -448,7 +439,7 @@ mod tests {
         );
         let shutter = catalog::devices()
             .iter()
-            .find(|d| d.kind == DeviceKind::Shutter && d.on_or_open.get() == 617 && d.bit == 1)
+            .find(|d| d.kind == DeviceKind::Shutter && d.on_or_open == 617 && d.bit == 1)
             .expect("a PDV shutter on bit 1");
         assert_eq!(
             house.state(shutter.kind, shutter.id),
@@ -463,7 +454,7 @@ mod tests {
         assert_eq!(table.cell(0), 0);
         assert!(effects.lines[0].contains("ignored"));
         assert!(effects.key_written);
-        let name = Index::new(922).map(|i| i.info().name).unwrap_or_default();
+        let name = catalog::cell(922).map(|c| c.name).unwrap_or_default();
         assert_eq!(
             effects.lines[1],
             format!("cell 922 ({name}): key digits changed")

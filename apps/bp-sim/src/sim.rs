@@ -24,16 +24,17 @@
 //! firmware derives the matricule from those cells for every request. A box configured without
 //! a key stays without one.
 
-use std::{io, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use essensys_core::{matricule::Key, ClientId, Index, Param, Value};
-use thiserror::Error;
 
+pub use crate::error::{CycleError, Phase};
 use crate::{
     alarm::{self, AlarmWord},
-    exchange::{exchange, ExchangeError, Timing},
+    exchange::{exchange, Timing},
     house::{self, DeviceChange, House, Table},
-    judge::{self, AlarmOrder, Rejection, CREATED_201},
+    judge::{self, AlarmOrder, CREATED_201},
+    key::{self, BoxKey},
     request::{self, StatusItem},
     DONE_READ_LIMIT, READ_LIMIT, REQUEST_LIMIT,
 };
@@ -57,7 +58,8 @@ const ETAT_BP1: u16 = 920;
 pub struct SimConfig {
     /// The server to talk to. The sim connects to this address and nowhere else.
     pub server: SocketAddr,
-    /// The box's 32-digit key; `None` sends no `Authorization` header at all.
+    /// The box's 32-digit key; `None` sends no `Authorization` header at all. Only its digits
+    /// are taken: the sim derives the key cells, the matricule and the client id itself.
     pub key: Option<Key>,
     /// The `"version"` the box puts in `mystatus` (`V37` for this firmware).
     pub version: String,
@@ -116,24 +118,6 @@ impl Endpoint {
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// Which part of an exchange timed out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// The TCP connect.
-    Connect,
-    /// Sending the request or waiting for the reply.
-    Reply,
-}
-
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Phase::Connect => "connect",
-            Phase::Reply => "reply",
-        })
     }
 }
 
@@ -196,199 +180,14 @@ pub struct CycleReport {
     pub device_changes: Vec<DeviceChange>,
 }
 
-/// What ends a cycle: what the firmware treats as an error (each costs the real box about
-/// 20 s), plus what the sim refuses to do (OTA).
-///
-/// The sim is stricter than the firmware in one way: a reply that does not arrive whole in
-/// the one read ([`CycleError::TooLong`], [`CycleError::Split`]) is always an error, because
-/// whether the real box survives the cut depends on where it falls.
-#[derive(Debug, Error)]
-pub enum CycleError {
-    /// The TCP connect failed.
-    #[error("{endpoint}: connect failed: {source}")]
-    Connect {
-        /// The request being made.
-        endpoint: Endpoint,
-        /// The socket error.
-        #[source]
-        source: io::Error,
-    },
-    /// The connect or the reply did not come in time.
-    #[error("{endpoint}: {phase} timed out after {after:?}")]
-    Timeout {
-        /// The request being made.
-        endpoint: Endpoint,
-        /// Connect or reply.
-        phase: Phase,
-        /// The timeout.
-        after: Duration,
-    },
-    /// Sending the request or reading the reply failed.
-    #[error("{endpoint}: {source}")]
-    Io {
-        /// The request being made.
-        endpoint: Endpoint,
-        /// The socket error.
-        #[source]
-        source: io::Error,
-    },
-    /// The server closed the connection without sending anything.
-    #[error("{endpoint}: the server closed the connection without a reply")]
-    NoReply {
-        /// The request being made.
-        endpoint: Endpoint,
-    },
-    /// The reply lacks the status the firmware searches for.
-    #[error("{endpoint}: the reply does not contain {expected:?} (status line {status_line:?})")]
-    Status {
-        /// The request being answered.
-        endpoint: Endpoint,
-        /// The substring searched for.
-        expected: &'static str,
-        /// The reply's first line.
-        status_line: String,
-    },
-    /// The reply is longer than the firmware's buffer: it would be cut.
-    #[error(
-        "{endpoint}: the reply is {bytes} bytes, more than the {limit} the firmware reads; it would be cut"
-    )]
-    TooLong {
-        /// The request being answered.
-        endpoint: Endpoint,
-        /// The bytes the server was seen to send (counting stops at limit + 64 KiB).
-        bytes: usize,
-        /// The firmware's read limit (1499, or 1023 for `done`).
-        limit: usize,
-    },
-    /// The reply came in several pieces: the firmware reads once and would judge only the first.
-    #[error(
-        "{endpoint}: the reply came in pieces ({read} bytes, then {later} more); the firmware reads once and would lose the rest (send the reply in one write)"
-    )]
-    Split {
-        /// The request being answered.
-        endpoint: Endpoint,
-        /// The bytes of the one read.
-        read: usize,
-        /// The bytes that came after.
-        later: usize,
-    },
-    /// The reply does not follow the grammar the firmware reads.
-    #[error("{endpoint}: {detail}")]
-    Grammar {
-        /// The request being answered.
-        endpoint: Endpoint,
-        /// What is wrong, and where.
-        detail: String,
-    },
-    /// `serverinfos` asked for a firmware download (`"newversion":"V<n>"`). The rest of the
-    /// cycle ran (the box downloads after `myactions`); the sim stops there.
-    #[error(
-        "serverinfos asked for a firmware download (newversion {version:?}): the box would start an OTA, which the sim does not do; a gateway must answer \"no\""
-    )]
-    OtaRequested {
-        /// The version asked for.
-        version: String,
-    },
-    /// The request the sim would send is not below 1024 bytes (only a long custom `version`
-    /// can do this).
-    #[error(
-        "{endpoint}: the request would be {bytes} bytes; the firmware's requests are below 1024"
-    )]
-    RequestTooLong {
-        /// The request.
-        endpoint: Endpoint,
-        /// Its size.
-        bytes: usize,
-    },
-}
-
-impl CycleError {
-    /// A short stable name for counting errors: `connect`, `timeout`, `io`, `no-reply`,
-    /// `status`, `too-long`, `split`, `grammar`, `ota`, `request-too-long`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            CycleError::Connect { .. } => "connect",
-            CycleError::Timeout { .. } => "timeout",
-            CycleError::Io { .. } => "io",
-            CycleError::NoReply { .. } => "no-reply",
-            CycleError::Status { .. } => "status",
-            CycleError::TooLong { .. } => "too-long",
-            CycleError::Split { .. } => "split",
-            CycleError::Grammar { .. } => "grammar",
-            CycleError::OtaRequested { .. } => "ota",
-            CycleError::RequestTooLong { .. } => "request-too-long",
-        }
-    }
-
-    /// The request that failed (`None` for [`CycleError::OtaRequested`]).
-    pub fn endpoint(&self) -> Option<Endpoint> {
-        match self {
-            CycleError::Connect { endpoint, .. }
-            | CycleError::Timeout { endpoint, .. }
-            | CycleError::Io { endpoint, .. }
-            | CycleError::NoReply { endpoint }
-            | CycleError::Status { endpoint, .. }
-            | CycleError::TooLong { endpoint, .. }
-            | CycleError::Split { endpoint, .. }
-            | CycleError::Grammar { endpoint, .. }
-            | CycleError::RequestTooLong { endpoint, .. } => Some(*endpoint),
-            CycleError::OtaRequested { .. } => None,
-        }
-    }
-
-    /// Whether the failing request got no reply at all (so it is not in
-    /// [`CycleReport::replies`]).
-    pub fn is_transport(&self) -> bool {
-        matches!(
-            self,
-            CycleError::Connect { .. }
-                | CycleError::Timeout { .. }
-                | CycleError::Io { .. }
-                | CycleError::NoReply { .. }
-        )
-    }
-
-    fn from_exchange(endpoint: Endpoint, error: ExchangeError) -> Self {
-        match error {
-            ExchangeError::Connect(source) => CycleError::Connect { endpoint, source },
-            ExchangeError::ConnectTimeout(after) => CycleError::Timeout {
-                endpoint,
-                phase: Phase::Connect,
-                after,
-            },
-            ExchangeError::ReplyTimeout(after) => CycleError::Timeout {
-                endpoint,
-                phase: Phase::Reply,
-                after,
-            },
-            ExchangeError::Write(source) | ExchangeError::Read(source) => {
-                CycleError::Io { endpoint, source }
-            }
-            ExchangeError::NoReply => CycleError::NoReply { endpoint },
-        }
-    }
-
-    fn rejected(endpoint: Endpoint, rejection: Rejection) -> Self {
-        match rejection {
-            Rejection::Status {
-                expected,
-                status_line,
-            } => CycleError::Status {
-                endpoint,
-                expected,
-                status_line,
-            },
-            Rejection::Grammar(detail) => CycleError::Grammar { endpoint, detail },
-        }
-    }
-}
-
 /// One simulated box: its identity, its exchange table, its house, and the firmware cycle.
 ///
 /// Its `Debug` shows the client id, never the key or the matricule.
 pub struct BoxSim {
     /// How it was set up (the key may change if the server writes the key cells).
     config: SimConfig,
+    /// The current key, as the sim reads it (`config.key` follows it).
+    key: Option<BoxKey>,
     /// The `Authorization` value derived from the current key.
     matricule: Option<String>,
     /// The exchange table the box reports from.
@@ -415,17 +214,25 @@ impl std::fmt::Debug for BoxSim {
 impl BoxSim {
     /// A box with a fresh [`Table`] (its key cells holding the configured key) and a [`House`]
     /// with everything off and closed. Nothing is sent until [`BoxSim::cycle`].
+    ///
+    /// # Panics
+    /// If the configured [`Key`] does not hold 32 ASCII digits (core's `Key::parse` guarantees
+    /// it; the sim checks rather than trusts it).
     pub fn new(config: SimConfig) -> Self {
+        let key = config.key.as_ref().map(|key| {
+            BoxKey::of(key).unwrap_or_else(|| panic!("the configured key is not 32 ASCII digits"))
+        });
         let mut table = Table::new();
-        if let Some(key) = &config.key {
-            for (cell, value) in (922u16..).zip(key.to_cells()) {
+        if let Some(key) = &key {
+            for (cell, value) in key::CELLS.zip(key.to_cells()) {
                 if let Ok(index) = Index::new(cell) {
-                    table.set(index, value);
+                    table.set(index, Value(value));
                 }
             }
         }
         Self {
-            matricule: config.key.as_ref().map(Key::matricule),
+            matricule: key.as_ref().map(BoxKey::matricule),
+            key,
             config,
             table,
             house: House::new(),
@@ -447,7 +254,7 @@ impl BoxSim {
 
     /// The client id the server sees for this box (`None` without a key).
     pub fn client_id(&self) -> Option<ClientId> {
-        self.config.key.as_ref().map(Key::client_id)
+        self.key.as_ref().map(BoxKey::client_id)
     }
 
     /// The lamps and shutters.
@@ -576,11 +383,7 @@ impl BoxSim {
     /// Handles a `_de67f` order (module doc).
     async fn alarm(&mut self, order: AlarmOrder) -> Result<(), CycleError> {
         let allowed = self.cell(ALARM_ACCESS) != 0;
-        let decrypted = self
-            .config
-            .key
-            .as_ref()
-            .map(|key| alarm::decrypt(key, &order.obl));
+        let decrypted = self.key.as_ref().map(|key| alarm::decrypt(key, &order.obl));
         let plaintext = decrypted.as_ref().and_then(|d| d.as_ref().ok()).cloned();
         let reading = match &decrypted {
             Some(Ok(text)) => format!("{text:?}"),
@@ -665,21 +468,28 @@ impl BoxSim {
 
     /// After a write to the key cells: use the key they now hold, if any and if valid.
     fn adopt_key_cells(&mut self) {
-        if self.config.key.is_none() {
+        if self.key.is_none() {
             return;
         }
-        let mut cells = [Value(0); 16];
-        for (slot, cell) in cells.iter_mut().zip(922u16..) {
-            *slot = Value(self.cell(cell));
+        let mut cells = [0u8; 16];
+        for (slot, cell) in cells.iter_mut().zip(key::CELLS) {
+            *slot = self.cell(cell);
         }
-        match Key::from_cells(cells) {
-            Ok(key) if Some(&key) != self.config.key.as_ref() => {
+        match BoxKey::from_cells(cells) {
+            Ok(key) if Some(&key) != self.key.as_ref() => {
                 self.last.changes.push(format!(
                     "box key changed: from the next request the box authenticates as client {}",
                     key.client_id()
                 ));
                 self.matricule = Some(key.matricule());
-                self.config.key = Some(key);
+                match key.to_core() {
+                    Some(core) => self.config.key = Some(core),
+                    None => self.last.changes.push(
+                        "core's Key refuses the new 32 digits: config().key keeps the old key"
+                            .to_string(),
+                    ),
+                }
+                self.key = Some(key);
             }
             Ok(_) => {}
             Err(error) => self
@@ -712,7 +522,7 @@ mod tests {
     #[test]
     fn debug_hides_the_key_and_the_matricule() {
         let key = Key::parse("12345678901234567890123456789012").expect("key");
-        let matricule = key.matricule();
+        let matricule = BoxKey::of(&key).expect("32 digits").matricule();
         let sim = BoxSim::new(SimConfig {
             key: Some(key),
             ..SimConfig::new(([127, 0, 0, 1], 8080).into())
