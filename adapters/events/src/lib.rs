@@ -5,7 +5,8 @@
 //! - [`Counters`]: relaxed atomic counters of what happened (for `/debug`);
 //! - [`channel`]: a bounded channel to an asynchronous listener (the MQTT bridge, the
 //!   dashboard's live feed). When the listener falls behind and the channel is full, the event
-//!   is **dropped and counted** ([`ChannelSink::dropped`]) — never waited for.
+//!   is **dropped and counted** ([`ChannelSink::dropped`]) — never waited for;
+//! - [`Throttle`]: a channel filter's way to let each box's requests through once per period.
 //!
 //! # What this crate must never do
 //! Block, allocate without bound, or decide anything about the box: it only moves events.
@@ -14,7 +15,9 @@
 
 mod channel;
 mod counters;
+mod throttle;
 
 pub use channel::{channel, ChannelSink};
 pub use counters::Counters;
 pub use essensys_core::event::{Event, EventKind, EventSink, FanOut};
+pub use throttle::Throttle;

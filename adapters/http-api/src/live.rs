@@ -96,7 +96,7 @@ impl Live {
     /// The handle, the sink for the gateway's fan-out, and the task turning events into
     /// notices; a box silent for `box_timeout` is announced offline.
     pub fn new(box_timeout: Duration) -> (Live, ChannelSink, LiveTask) {
-        let (sink, events) = essensys_events::channel("dashboard", EVENTS, wanted);
+        let (sink, events) = essensys_events::channel("dashboard", EVENTS, wanted());
         let (tx, _) = broadcast::channel(STREAM_LAG);
         let shared = Arc::new(Shared {
             recent: Mutex::new(VecDeque::with_capacity(RECENT)),
@@ -149,12 +149,21 @@ impl Live {
 }
 
 /// The events that make notices: everything but API requests, timeouts and rejections (which
-/// concern no box and would flood the page).
-fn wanted(event: &Event) -> bool {
-    !matches!(
-        event.kind,
-        EventKind::Api { .. } | EventKind::Timeout { .. } | EventKind::Rejected { .. }
-    )
+/// concern no box and would flood the page), and of each box's requests one per second (all
+/// that presence needs: the task is not woken per request).
+fn wanted() -> impl Fn(&Event) -> bool + Send + Sync + 'static {
+    let presence = essensys_events::Throttle::new(Duration::from_secs(1));
+    move |event| match &event.kind {
+        EventKind::BoxRequest {
+            client: Some(client),
+            ..
+        } => presence.admit(client, Instant::now()),
+        EventKind::BoxRequest { client: None, .. }
+        | EventKind::Api { .. }
+        | EventKind::Timeout { .. }
+        | EventKind::Rejected { .. } => false,
+        _ => true,
+    }
 }
 
 /// Turns the gateway's events into notices until shutdown.

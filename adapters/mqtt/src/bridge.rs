@@ -77,27 +77,13 @@ const PRESENCE_EVERY: Duration = Duration::from_secs(1);
 /// requests at most once per second (the first one of a new box always). The rest never enter
 /// the channel.
 pub fn wanted() -> impl Fn(&Event) -> bool + Send + Sync + 'static {
-    let seen: std::sync::Mutex<HashMap<ClientId, Instant>> = std::sync::Mutex::default();
+    let presence = essensys_events::Throttle::new(PRESENCE_EVERY);
     move |event| match &event.kind {
         EventKind::Reported { .. } | EventKind::DevicesAcknowledged { .. } => true,
         EventKind::BoxRequest {
             client: Some(client),
             ..
-        } => {
-            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            match seen.get_mut(client) {
-                Some(last) if now.duration_since(*last) < PRESENCE_EVERY => false,
-                Some(last) => {
-                    *last = now;
-                    true
-                }
-                None => {
-                    seen.insert(client.clone(), now);
-                    true
-                }
-            }
-        }
+        } => presence.admit(client, Instant::now()),
         _ => false,
     }
 }
