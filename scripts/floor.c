@@ -88,12 +88,14 @@ static size_t head_end(const char *b, size_t n) {
     return p ? (size_t)(p - b) + 4 : 0;
 }
 
+/* The Content-Length of a head of `head` bytes (0 if none): only line starts are compared. */
 static size_t content_length(const char *b, size_t head) {
-    static const char name[] = "\ncontent-length:";
-    for (size_t i = 0; i + sizeof name - 1 < head; i++) {
-        if (strncasecmp(b + i, name, sizeof name - 1) == 0) {
-            return strtoul(b + i + sizeof name - 1, NULL, 10);
-        }
+    static const char name[] = "content-length:";
+    const char *end = b + head;
+    for (const char *p = memchr(b, '\n', head); p && end - p > (long)sizeof name;
+         p = memchr(p + 1, '\n', end - p - 1)) {
+        if ((p[1] | 0x20) == 'c' && strncasecmp(p + 1, name, sizeof name - 1) == 0)
+            return strtoul(p + sizeof name, NULL, 10);
     }
     return 0;
 }
