@@ -175,8 +175,12 @@ pub fn action_room(alarm: Option<&AlarmOrder>, budget: usize) -> usize {
 }
 
 /// How many actions of encoded lengths `lengths`, taken in order, fit whole in `room` bytes:
-/// each costs its length, plus one comma after the first. The rule every queue adapter applies
-/// (the Redis adapter in a script, on the stored wire form).
+/// each costs its length, plus one comma after the first. The rule every queue adapter applies.
+/// The Redis adapter must apply it inside its delivery script (one round trip, atomic across
+/// backends), on the stored wire form: that Lua copy is checked against this function on
+/// generated queues, with and without an alarm order, against a real redis-server
+/// (`adapters/redis/tests/fitting.rs`). Change this rule and that test fails until the script
+/// follows.
 pub fn fitting_count(lengths: impl IntoIterator<Item = usize>, room: usize) -> usize {
     let mut used = 0;
     let mut count = 0;
