@@ -175,6 +175,21 @@ impl RedisState {
         self.shared.outage.health()
     }
 
+    /// Writes back, once, what an outage buffered (acks, delivery marks, status reports,
+    /// device states, polls) if Redis answers within `within`, and returns the health
+    /// afterwards. For the app's shutdown: the reconnection task retries only every few
+    /// seconds, and what is still buffered when the process exits is lost.
+    pub async fn flush(&self, within: Duration) -> Health {
+        if self.shared.outage.is_down() {
+            match tokio::time::timeout(within, self.shared.recover()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(failure)) => tracing::debug!(reason = %failure, "flush at shutdown failed"),
+                Err(_) => tracing::debug!("flush at shutdown timed out"),
+            }
+        }
+        self.health()
+    }
+
     /// Requests sent to Redis so far (a pipeline or a script counts once; a transaction
     /// counts each of its steps): for metrics, and for tests that check a box request costs
     /// one round trip.

@@ -213,6 +213,7 @@ pub async fn serve(
         }),
     };
     let debug_counters = counters.clone();
+    let redis_at_exit = redis.clone();
     let api = ApiState {
         gateway: gateway.clone(),
         admin_token: settings.admin_token.clone(),
@@ -295,7 +296,36 @@ pub async fn serve(
         let _ = task.await;
     }
     let _ = live_task.await;
+    if let Some(redis) = redis_at_exit {
+        flush_at_exit(&redis).await;
+    }
     Ok(())
+}
+
+/// How long the shutdown waits for Redis to take what an outage buffered.
+const EXIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// At exit, hands Redis what an outage buffered (if it is back), and says what is lost if not.
+async fn flush_at_exit(redis: &RedisState) {
+    if redis.health() == essensys_redis::Health::Up {
+        return;
+    }
+    match redis.flush(EXIT_FLUSH).await {
+        essensys_redis::Health::Up => {
+            tracing::info!("redis is back: what the outage buffered was written before exit");
+        }
+        essensys_redis::Health::Down {
+            buffered_reports,
+            remembered_acks,
+            buffered_devices,
+            ..
+        } => tracing::warn!(
+            buffered_reports,
+            remembered_acks,
+            buffered_devices,
+            "redis still unreachable at exit: these buffered writes are lost (the box reports its cells again, but actions it acknowledged during the outage will be sent to it again)"
+        ),
+    }
 }
 
 /// Every hour until `stop`, forgets the boxes silent for `after` with nothing waiting.

@@ -52,6 +52,17 @@ impl Backend {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// SIGTERM, then waits for the exit: the graceful shutdown runs.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "SIGTERM not sent");
+        self.child.wait().expect("wait")
+    }
+
     /// SIGKILL: no shutdown code runs.
     fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -291,6 +302,42 @@ async fn a_minute_without_redis_keeps_the_house_running() {
     // and nothing is executed twice afterwards
     drain(&mut box_a, &mut executed).await;
     assert_exactly_once(&queued, &executed);
+}
+
+#[tokio::test]
+async fn sigterm_right_after_an_outage_writes_what_it_buffered() {
+    let mut redis = RedisServer::start();
+    let mut backend = Backend::spawn(&redis.url());
+    let mut box_a = sim(backend.addr());
+    cycle(&mut box_a).await;
+    let queued = vec![order(backend.addr(), ORDERS[0].0, ORDERS[0].1)
+        .await
+        .expect("queued")];
+    redis.stop();
+    // Long enough for the reconnection task's backoff to reach its 5 s steps: after Redis
+    // returns, it would not look for seconds, and the process is gone before.
+    box_a.set_cell(Index::new(349).expect("index"), Value(42));
+    let mut executed = Vec::new();
+    let outage = Instant::now();
+    while outage.elapsed() < Duration::from_secs(9) {
+        executed.extend(cycle(&mut box_a).await.into_iter().map(|a| a.guid));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_exactly_once(&queued, &executed);
+    redis.restart();
+    let status = backend.terminate();
+    assert!(status.success(), "a clean exit: {status}");
+    let hash = format!("essensys:client:{}:exchange", client_id());
+    assert_eq!(
+        redis.cli(&["HGET", &hash, "349"]),
+        "42",
+        "the report buffered during the outage reached Redis before exit"
+    );
+    assert_eq!(
+        queue_len(&redis),
+        "0",
+        "the ack remembered during the outage reached Redis before exit"
+    );
 }
 
 #[tokio::test]
