@@ -117,12 +117,14 @@
 //! - [`house`]: what reported cells mean — heating, water heater and watering modes, alarm
 //!   state, alerts, meter.
 //! - [`event`]: what happened, for listeners; [`ports`]: the traits adapters implement;
-//!   [`gateway`]: the use cases on them.
+//!   [`gateway`]: the use cases on them; [`answer`]: what a box's request is answered (status,
+//!   the 201-always rule, the `myactions` budget), for transports.
 
 #![deny(missing_docs)]
 
 pub mod action;
 pub mod alarm;
+pub mod answer;
 pub mod catalog;
 pub mod cell;
 pub mod client;

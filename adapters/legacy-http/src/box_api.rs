@@ -1,22 +1,16 @@
-//! The box's four endpoints, on core's [`Gateway`] use cases.
-//!
-//! | request | reply |
-//! |---|---|
-//! | `GET /api/serverinfos` | 200, which cells to report |
-//! | `POST /api/mystatus` | **201 always** once the request was read: every readable pair is stored, the rest logged |
-//! | `GET /api/myactions` | 200, as many whole actions as fit in one segment (1448 bytes, below the box's 1499) |
-//! | `POST /api/done/<guid>` | 201, also for an unknown or repeated guid |
-//!
-//! A store failure never turns into an error reply: the box would lose ~20 s and the house
-//! would stop answering. It is logged here and published as an event by the gateway.
+//! The box's four endpoints: which request is which, who the box is (admission, open mode's
+//! pin), then core's [`Gateway::answer`] decides the reply (status, the 201-always rule, the
+//! one-segment `myactions` budget, what a store failure becomes: see
+//! [`essensys_core::answer`]); this module writes it and logs what happened.
 
 use std::{net::IpAddr, sync::Arc, time::Instant};
 
 use essensys_core::{
+    answer::{self, Answered, BoxCall, BoxReply},
     event::{Acked, BoxEndpoint, EventKind},
     matricule::{self, Key, Pin},
     ports::Contact,
-    reply::{self, BOX_READ_LIMIT, ONE_SEGMENT_LIMIT},
+    reply::BOX_READ_LIMIT,
     ClientId, Gateway,
 };
 use tracing::{debug, info, warn};
@@ -101,12 +95,10 @@ impl Admission {
     }
 }
 
-/// The byte budget of a `myactions` body: one segment ([`ONE_SEGMENT_LIMIT`], below the box's
-/// 1499-byte read) minus the head of a 200 reply with a 4-digit Content-Length, minus what a
-/// proxy in front adds to that head (`headroom`).
+/// The byte budget of a `myactions` body ([`answer::myactions_budget`]): this transport's head
+/// of a 200 reply with a 4-digit Content-Length, and what a proxy in front adds (`headroom`).
 pub fn myactions_budget(headroom: usize) -> usize {
-    (ONE_SEGMENT_LIMIT.min(BOX_READ_LIMIT) - response::head_len(Status::OK, JSON, 1000))
-        .saturating_sub(headroom)
+    answer::myactions_budget(response::head_len(Status::OK, JSON, 1000), headroom)
 }
 
 /// The most headroom accepted: the empty `myactions` reply must still fit.
@@ -201,64 +193,60 @@ impl BoxApi {
             // kept without its password half: the secret is never stored
             authorization: authorization.and_then(matricule::without_password),
         };
-        let mut reply_body = Vec::with_capacity(BOX_READ_LIMIT);
-        // Store failures are published as events by the gateway; here they are only logged.
-        let status = match endpoint {
-            Endpoint::ServerInfos => {
-                if let Err(e) = gateway
-                    .server_infos(&client, &contact, &mut reply_body)
-                    .await
-                {
-                    warn_throttled!(throttle, "serverinfos: poll not recorded", %client, error = %e);
-                }
-                Status::OK
-            }
-            Endpoint::MyStatus => {
-                match gateway.report_status(&client, &contact, body).await {
-                    Ok(outcome) if outcome.errors.is_empty() => {}
-                    Ok(outcome) => {
-                        let errors: Vec<String> =
-                            outcome.errors.iter().map(ToString::to_string).collect();
-                        warn_throttled!(throttle, "mystatus: part of the status could not be read", %client, stored = outcome.stored, ?errors);
-                    }
-                    Err(e) => {
-                        warn_throttled!(throttle, "mystatus: status not stored", %client, error = %e);
-                    }
-                }
-                Status::CREATED
-            }
-            Endpoint::MyActions => {
-                match gateway
-                    .poll_actions(&client, *budget, &mut reply_body)
-                    .await
-                {
-                    Ok(guids) if !guids.is_empty() => {
-                        info!(%client, ?guids, "actions delivered to the box");
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        warn_throttled!(throttle, "myactions: queue unreadable, answering with no action", %client, error = %e);
-                        reply_body.clear();
-                        reply::encode_actions(&mut reply_body, None, &[], *budget);
-                    }
-                }
-                Status::OK
-            }
-            Endpoint::Done(guid) => {
-                match gateway.ack(&client, guid).await {
-                    Ok(Acked::Action(_)) => info!(%client, guid, "action done by the box"),
-                    Ok(Acked::Alarm) => info!(%client, guid, "alarm order done by the box"),
-                    Ok(Acked::Unknown) => {
-                        debug!(%client, guid, "ack for an unknown or already acked guid")
-                    }
-                    Err(e) => {
-                        warn_throttled!(throttle, "done: ack not recorded", %client, guid, error = %e);
-                    }
-                }
-                Status::CREATED
-            }
+        let call = match endpoint {
+            Endpoint::ServerInfos => BoxCall::ServerInfos,
+            Endpoint::MyStatus => BoxCall::MyStatus(body),
+            Endpoint::MyActions => BoxCall::MyActions { budget: *budget },
+            Endpoint::Done(guid) => BoxCall::Done(guid),
         };
+        let mut reply_body = Vec::with_capacity(BOX_READ_LIMIT);
+        let BoxReply { status, answered } = gateway
+            .answer(&client, &contact, call, &mut reply_body)
+            .await;
+        // Store failures are published as events by the gateway; here they are only logged.
+        match answered {
+            Answered::Polled(Ok(())) => {}
+            Answered::Polled(Err(e)) => {
+                warn_throttled!(throttle, "serverinfos: poll not recorded", %client, error = %e);
+            }
+            Answered::Reported(Ok(outcome)) if outcome.errors.is_empty() => {}
+            Answered::Reported(Ok(outcome)) => {
+                let errors: Vec<String> = outcome.errors.iter().map(ToString::to_string).collect();
+                warn_throttled!(throttle, "mystatus: part of the status could not be read", %client, stored = outcome.stored, ?errors);
+            }
+            Answered::Reported(Err(e)) => {
+                warn_throttled!(throttle, "mystatus: status not stored", %client, error = %e);
+            }
+            Answered::Delivered(Ok(guids)) if !guids.is_empty() => {
+                info!(%client, ?guids, "actions delivered to the box");
+            }
+            Answered::Delivered(Ok(_)) => {}
+            Answered::Delivered(Err(e)) => {
+                warn_throttled!(throttle, "myactions: queue unreadable, answering with no action", %client, error = %e);
+            }
+            Answered::Acked(Ok(Acked::Action(_))) => {
+                info!(%client, guid = call_guid(call), "action done by the box");
+            }
+            Answered::Acked(Ok(Acked::Alarm)) => {
+                info!(%client, guid = call_guid(call), "alarm order done by the box");
+            }
+            Answered::Acked(Ok(Acked::Unknown)) => {
+                debug!(%client, guid = call_guid(call), "ack for an unknown or already acked guid");
+            }
+            Answered::Acked(Err(e)) => {
+                warn_throttled!(throttle, "done: ack not recorded", %client, guid = call_guid(call), error = %e);
+            }
+        }
+        let status = Status(status);
         response::write(out, status, JSON, &[], &reply_body);
         (Some(client), status)
+    }
+}
+
+/// The guid a `done` was for, for its log line.
+fn call_guid<'a>(call: BoxCall<'a>) -> &'a str {
+    match call {
+        BoxCall::Done(guid) => guid,
+        _ => "",
     }
 }
