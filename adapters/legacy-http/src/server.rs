@@ -57,6 +57,15 @@ pub struct ServerConfig {
     pub reply_headroom: usize,
 }
 
+impl ServerConfig {
+    /// The longest a connection can take once accepted, what the shutdown waits for: its
+    /// request read and answered within the request deadline, then the reply's write and the
+    /// close, each within it too. (An event stream ends as the shutdown starts.)
+    pub fn longest_connection(&self) -> Duration {
+        self.request_deadline.saturating_mul(3)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -99,7 +108,7 @@ impl Server {
     }
 
     /// Serves connections from `listener` until `shutdown` completes, then waits for the
-    /// connections in flight (at most one request deadline) and returns.
+    /// connections in flight (at most [`ServerConfig::longest_connection`]) and returns.
     pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: impl Future) {
         let connections = Connections::new(
             self.config.max_connections,
@@ -112,12 +121,12 @@ impl Server {
         }
         drop(listener);
         self.stopping.send_replace(true);
-        let until = Instant::now() + self.config.request_deadline;
+        let until = Instant::now() + self.config.longest_connection();
         while !connections.is_empty() && Instant::now() < until {
             sleep(Duration::from_millis(20)).await;
         }
         if !connections.is_empty() {
-            warn!("shutdown: some connections were still open after the request deadline");
+            warn!("shutdown: some connections were still open after the longest a connection can take");
         }
     }
 
@@ -170,9 +179,6 @@ impl Server {
     }
 
     async fn connection(&self, mut stream: TcpStream, peer: SocketAddr, slot: &Slot) {
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!(%peer, error = %e, "TCP_NODELAY not set");
-        }
         let mut out = Vec::with_capacity(2048);
         let mut events = None;
         match timeout(
@@ -207,8 +213,14 @@ impl Server {
         // its own deadline.
         let deadline = self.config.request_deadline;
         let write = async {
+            // A one-write reply needs no TCP_NODELAY (Nagle holds nothing back on a connection
+            // with nothing unacknowledged, and the close pushes the rest): one syscall saved
+            // per request. An event stream writes as events come: there it matters.
             within(deadline, stream.write_all(&out)).await?;
             if let Some(body) = events {
+                if let Err(e) = stream.set_nodelay(true) {
+                    debug!(%peer, error = %e, "TCP_NODELAY not set");
+                }
                 self.stream_events(&mut stream, body).await?;
             }
             within(deadline, stream.shutdown()).await
