@@ -8,16 +8,10 @@
 //!
 //! The ports come from `essensys-memory` (a dev-dependency) with a manual clock and counting
 //! guids, so the output is the same on every run. The use cases are `async` but core brings no
-//! runtime: the memory ports never wait, so a ten-line [`block_on`] is enough here; with Redis
+//! runtime: the memory ports never wait, so `essensys_memory::block_on` is enough here; with Redis
 //! or sockets, call the same methods from your own runtime.
 
-use std::{
-    error::Error,
-    future::Future,
-    pin::pin,
-    sync::Arc,
-    task::{Context, Poll, Waker},
-};
+use std::{error::Error, sync::Arc};
 
 use essensys_core::{
     catalog::DeviceKind,
@@ -27,7 +21,7 @@ use essensys_core::{
     ports::{Acked, Contact, NoEvents, Timestamp},
     reply, Gateway, Order,
 };
-use essensys_memory::{CountingGuids, ManualClock, MemoryQueue, MemoryStore};
+use essensys_memory::{block_on, CountingGuids, ManualClock, MemoryQueue, MemoryStore};
 
 /// The firmware's `Authorization` header in `fixtures/box/` (placeholder key).
 const AUTHORIZATION: &str = "Basic NzY3MTc5YzdhMmJmZjE5Njo1MWNlOTdkMjk0YzMwY2Zi";
@@ -118,16 +112,4 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     Ok(())
-}
-
-/// Runs `future` to completion on this thread, polling it until it is ready.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::yield_now();
-    }
 }

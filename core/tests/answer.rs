@@ -1,12 +1,7 @@
 //! `Gateway::answer`: the status of each box request whatever the store does, and what a
 //! queue that cannot be read becomes (no action, never an error reply).
 
-use std::{
-    future::Future,
-    pin::pin,
-    sync::Arc,
-    task::{Context, Poll, Waker},
-};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use essensys_core::{
@@ -18,18 +13,7 @@ use essensys_core::{
     reply::{self, AlarmOrder},
     ClientId, Command, Gateway, Guid,
 };
-use essensys_memory::{CountingGuids, ManualClock, MemoryQueue, MemoryStore};
-
-/// Runs a future of the in-memory ports (they never wait).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
+use essensys_memory::{block_on, CountingGuids, ManualClock, MemoryQueue, MemoryStore};
 
 /// A queue whose backend is gone.
 struct Unreachable;

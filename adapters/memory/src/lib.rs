@@ -6,7 +6,8 @@
 //! - [`MemoryQueue`] implements [`ActionQueue`]: one FIFO per box (never a queue shared by
 //!   boxes), merging through [`essensys_core::merge::enqueue`].
 //! - [`ManualClock`], [`CountingGuids`] and [`RecordedEvents`]: deterministic doubles for tests
-//!   (the machine's clock and random guids are `essensys-system`'s).
+//!   (the machine's clock and random guids are `essensys-system`'s); [`block_on`] runs the use
+//!   cases on these ports without an async runtime (they never wait).
 //!
 //! Everything here is lost when the process stops; it must never be the only copy of an order
 //! that matters across restarts (that is the Redis adapter's job).
@@ -440,6 +441,20 @@ impl RecordedEvents {
 impl EventSink for RecordedEvents {
     fn publish(&self, event: &Event) {
         lock(&self.0).push(event.clone());
+    }
+}
+
+/// Runs `future` to completion on this thread, polling it until it is ready: enough for the
+/// use cases on these ports, which never wait (with Redis or sockets, use a runtime).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
     }
 }
 
