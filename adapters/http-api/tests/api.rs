@@ -170,6 +170,20 @@ impl Api {
         }
     }
 
+    /// Opens the event stream at `uri`, resuming after `last` when given.
+    async fn events(&self, uri: &str, last: Option<u64>) -> axum::response::Response {
+        let mut request = Request::get(uri);
+        if let Some(last) = last {
+            request = request.header("last-event-id", last.to_string());
+        }
+        let request = request.body(Body::empty()).expect("request");
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible")
+    }
+
     async fn get(&self, uri: &str) -> Reply {
         self.send(Method::GET, uri, None, None).await
     }
@@ -1260,15 +1274,7 @@ async fn events_stream_kept_then_live_notices_as_server_sent_events() {
     assert_eq!(queued.status, StatusCode::OK, "{}", queued.text);
     let guid = queued.json()["guid"].as_str().expect("guid").to_string();
 
-    let request = Request::get("/api/v1/events?client=A")
-        .body(Body::empty())
-        .expect("request");
-    let response = api
-        .router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("infallible");
+    let response = api.events("/api/v1/events?client=A", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
@@ -1291,16 +1297,7 @@ async fn events_stream_kept_then_live_notices_as_server_sent_events() {
 
     // After the last id it saw, a stream gets only what followed, live.
     let last: u64 = notice["id"].as_u64().expect("id");
-    let request = Request::get("/api/v1/events")
-        .header("last-event-id", last.to_string())
-        .body(Body::empty())
-        .expect("request");
-    let response = api
-        .router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("infallible");
+    let response = api.events("/api/v1/events", Some(last)).await;
     let reading = tokio::spawn(read_until(response.into_body(), r#""type":"refused""#));
     let refused = api
         .post("/api/v1/lights/nowhere", r#"{"state":"on"}"#)
