@@ -15,8 +15,10 @@
 use crate::{
     action::Command,
     catalog::{self, Device},
+    merge::Queued,
     order::Switch,
     ports::Timestamp,
+    Index, Value,
 };
 
 /// Where a device's state comes from.
@@ -104,6 +106,55 @@ pub fn acknowledged_by(command: &Command) -> Vec<DeviceUpdate> {
         .collect()
 }
 
+/// What the orders waiting for a box will do once it has executed them: the last state each
+/// gives a device, the last value each writes to a cell (the box runs them in queue order, so
+/// a later order wins).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Waiting {
+    devices: Vec<(&'static Device, Option<Switch>)>,
+    cells: Vec<(Index, Value)>,
+}
+
+impl Waiting {
+    /// From a box's queue, oldest first.
+    pub fn of(queue: &[Queued]) -> Self {
+        let mut waiting = Waiting::default();
+        for queued in queue {
+            let command = &queued.action.command;
+            for update in acknowledged_by(command) {
+                waiting
+                    .devices
+                    .retain(|(d, _)| !std::ptr::eq(*d, update.device));
+                waiting.devices.push((update.device, update.state));
+            }
+            if let Command::Write(writes) = command {
+                for param in writes.params() {
+                    waiting.cells.retain(|(i, _)| *i != param.index);
+                    waiting.cells.push((param.index, param.value));
+                }
+            }
+        }
+        waiting
+    }
+
+    /// The state an order waiting will give `device` (`Some(None)` when it gives both bits),
+    /// `None` when none waits for it.
+    pub fn device(&self, device: &'static Device) -> Option<Option<Switch>> {
+        self.devices
+            .iter()
+            .find(|(d, _)| std::ptr::eq(*d, device))
+            .map(|(_, state)| *state)
+    }
+
+    /// The value an order waiting will write to `index`, if one does.
+    pub fn cell(&self, index: Index) -> Option<Value> {
+        self.cells
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, v)| *v)
+    }
+}
+
 /// Every device of the catalog with its acknowledged state from `known` (device, state) pairs.
 pub fn device_states<'a>(
     known: impl IntoIterator<Item = (&'static Device, Acknowledged)> + 'a,
@@ -134,6 +185,39 @@ mod tests {
             block.set_bits(Index::known(i), bits);
         }
         Command::Scene(block)
+    }
+
+    #[test]
+    fn what_waits_is_the_last_word_of_the_queue_for_each_device_and_cell() {
+        use crate::{action::Writes, merge::Queued, Action, Guid, Param};
+        let queued = |n: u128, command| Queued {
+            action: Action {
+                guid: Guid::from_random(n),
+                command,
+            },
+            sent: false,
+        };
+        let write = |i, v| {
+            Command::Write(Writes::new(vec![Param::new(Index::known(i), Value(v))]).unwrap())
+        };
+        let queue = [
+            queued(1, scene(&[(613, 64)])),
+            queued(2, write(349, 18)),
+            queued(3, scene(&[(607, 64)])),
+            queued(4, write(349, 17)),
+        ];
+        let waiting = Waiting::of(&queue);
+        let lamp = catalog::device(DeviceKind::Light, "petite_chambre_3").unwrap();
+        let stairs = catalog::device(DeviceKind::Light, "escalier").unwrap();
+        assert_eq!(
+            waiting.device(lamp),
+            Some(Some(Switch::OffOrClose)),
+            "the later scene wins"
+        );
+        assert_eq!(waiting.device(stairs), None, "no order for it");
+        assert_eq!(waiting.cell(Index::known(349)), Some(Value(17)));
+        assert_eq!(waiting.cell(Index::known(350)), None);
+        assert_eq!(Waiting::of(&[]), Waiting::default());
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use axum::{extract::State, Json};
 use essensys_core::{
-    action::Command,
     alarm::AlarmCommand,
     catalog::{self, Device, DeviceKind, Group},
     gateway::{AlarmStatus, InjectError},
@@ -13,7 +12,7 @@ use essensys_core::{
     },
     merge::Queued,
     order::{DeviceOrder, RawCell, Switch},
-    state::{DeviceState, Source},
+    state::{DeviceState, Source, Waiting},
     ClientId, Index, Order, Value,
 };
 use serde::Serialize;
@@ -83,54 +82,17 @@ impl DeviceView {
             state,
             state_source: device_state.source().name(),
             since: device_state.acknowledged.map(|a| a.at.to_string()),
-            pending: waiting.device(device),
+            pending: pending_word(waiting, device),
         }
     }
 }
 
-/// What the orders waiting for a box will do: the last word for each device and each reported
-/// mode (later orders win, as the box applies them in turn).
-#[derive(Debug, Default)]
-pub(crate) struct Waiting {
-    devices: Vec<(&'static Device, Option<Switch>)>,
-    cells: Vec<(Index, Value)>,
-}
-
-impl Waiting {
-    /// From the box's queue, oldest first.
-    pub(crate) fn of(queue: &[Queued]) -> Self {
-        let mut waiting = Waiting::default();
-        for queued in queue {
-            let command = &queued.action.command;
-            for update in essensys_core::state::acknowledged_by(command) {
-                waiting
-                    .devices
-                    .retain(|(d, _)| !std::ptr::eq(*d, update.device));
-                waiting.devices.push((update.device, update.state));
-            }
-            if let Command::Write(writes) = command {
-                for param in writes.params() {
-                    waiting.cells.retain(|(i, _)| *i != param.index);
-                    waiting.cells.push((param.index, param.value));
-                }
-            }
-        }
-        waiting
-    }
-
-    fn device(&self, device: &'static Device) -> Option<&'static str> {
-        self.devices
-            .iter()
-            .find(|(d, _)| std::ptr::eq(*d, device))
-            .map(|(_, state)| state.map_or("unknown", |s| state_word(device, s)))
-    }
-
-    fn cell(&self, index: Index) -> Option<Value> {
-        self.cells
-            .iter()
-            .find(|(i, _)| *i == index)
-            .map(|(_, v)| *v)
-    }
+/// What an order waiting will make of `device`, in the API's words: `on`/`off`/`open`/`closed`,
+/// `unknown` when it gives both bits, `None` when none waits for it.
+fn pending_word(waiting: &Waiting, device: &'static Device) -> Option<&'static str> {
+    waiting
+        .device(device)
+        .map(|state| state.map_or("unknown", |s| state_word(device, s)))
 }
 
 /// A reported mode (heating zone, water heater, watering):
